@@ -1,0 +1,10 @@
+#include "common/clock.h"
+
+namespace nmoe {
+
+SystemClock* SystemClock::Get() {
+  static SystemClock clock;
+  return &clock;
+}
+
+}  // namespace nmoe
