@@ -2,7 +2,9 @@
 
 # nmoe_warnings(target): strict warnings on the project's own code.
 function(nmoe_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter
+    # GCC 12 reports false positives inside absl::StatusOr/protobuf templates.
+    -Wno-maybe-uninitialized)
   if(NMOE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

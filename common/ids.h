@@ -1,6 +1,7 @@
 // Identifiers: "<prefix>-" + 10 base32 characters of milliseconds since the
-// epoch + 10 random base32 characters. Lexicographic order = creation order
-// (to the millisecond), so stores list newest first by scanning backwards.
+// epoch + 10 base32 characters of a random start that counts up within a
+// millisecond. Within one process, lexicographic order = creation order, so
+// stores list newest first by scanning backwards.
 #pragma once
 
 #include <string>

@@ -35,6 +35,7 @@ absl::Status MemoryStore::Scan(Table table, const ScanOptions& options, const Sc
     const auto& t = tables_[static_cast<size_t>(table)];
     auto lo = options.start.empty() ? t.begin() : t.lower_bound(options.start);
     auto hi = options.end.empty() ? t.end() : t.lower_bound(options.end);
+    if (!options.end.empty() && options.start >= options.end) hi = lo;  // empty range, not past end()
     for (auto it = lo; it != hi; ++it) rows.emplace_back(it->first, it->second);
   }
   size_t seen = 0;

@@ -1,0 +1,132 @@
+// The coordinator's state machine: jobs, their attempts and gang slots,
+// workers, leases and heartbeats. Transport-free (the gRPC services are thin
+// adapters) and driven by an injectable Clock: tests advance a FakeClock and
+// call Tick() instead of sleeping.
+//
+// A job attempt is a gang of W = max(1, resources.num_workers) task slots,
+// ranks 0..W-1, task id "<job>/a<attempt>/r<rank>". Slots are leased first come
+// first served (jobs in submission order). A worker holds at most one task;
+// its lease lives as long as the worker heartbeats within `lease_ttl`.
+// Losing any slot of an attempt (missed heartbeats, retryable FailTask) tears
+// the whole gang down and queues a new attempt while restarts remain.
+//
+// Durability: every job state change is written to the JobStore with a synced
+// log before the call returns; progress and logs unsynced. Recover() rebuilds
+// everything from the store; workers that held slots get `lease_ttl` from the
+// restart to heartbeat again before their slots are declared lost.
+//
+// Thread-safe; one mutex. Watch notifications go out after it is released.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "coordinator/coordinator_metrics.h"
+#include "coordinator/event_hub.h"
+#include "coordinator/rendezvous.h"
+#include "nmoe/v1/jobs_service.pb.h"
+#include "nmoe/v1/worker_service.pb.h"
+#include "storage/job_store.h"
+
+namespace nmoe::coordinator {
+
+struct ControlPlaneOptions {
+  absl::Duration heartbeat_interval = absl::Seconds(2);  // told to workers
+  absl::Duration lease_ttl = absl::Seconds(10);          // silence after which a worker is lost
+  uint32_t default_max_restarts = 3;                     // when a spec has none
+};
+
+class ControlPlane {
+ public:
+  // Loads every job and worker from `kv`. `metrics` may be null.
+  static absl::StatusOr<std::unique_ptr<ControlPlane>> Recover(storage::KvStore* kv, const Clock* clock,
+                                                              ControlPlaneOptions options,
+                                                              CoordinatorMetrics* metrics);
+
+  // ---- jobs (clients) ----
+  absl::StatusOr<v1::SubmitJobResponse> SubmitJob(const v1::SubmitJobRequest& request);
+  absl::StatusOr<v1::Job> GetJob(const std::string& job_id);
+  absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
+  absl::StatusOr<v1::Job> CancelJob(const std::string& job_id, const std::string& reason);
+  absl::StatusOr<v1::ListJobEventsResponse> ListJobEvents(const v1::ListJobEventsRequest& request);
+
+  // ---- workers ----
+  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(const v1::RegisterWorkerRequest& request);
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request);
+  absl::StatusOr<v1::LeaseTaskResponse> LeaseTask(const v1::LeaseTaskRequest& request);
+  absl::StatusOr<v1::ReportProgressResponse> ReportProgress(const v1::ReportProgressRequest& request);
+  absl::Status CompleteTask(const v1::CompleteTaskRequest& request);
+  absl::Status FailTask(const v1::FailTaskRequest& request);
+  absl::Status DeregisterWorker(const std::string& worker_id);
+  v1::ListWorkersResponse ListWorkers();
+  // OK when `attempt` is the job's current, live attempt (rendezvous scope check).
+  absl::Status CheckLiveAttempt(const std::string& job_id, uint32_t attempt);
+
+  // Declares silent workers lost and tears down their attempts. Call periodically.
+  void Tick();
+
+  EventHub& event_hub() { return hub_; }
+  // Keys of an attempt vanish when the attempt ends.
+  Rendezvous& rendezvous() { return rendezvous_; }
+  storage::JobStore& job_store() { return store_; }
+  const ControlPlaneOptions& options() const { return options_; }
+
+ private:
+  struct WorkerEntry {
+    v1::Worker worker;
+    absl::Time last_seen;
+    std::set<std::string> revoked;  // tasks the worker must stop; cleared when it reports them gone
+  };
+  // Job ids that were changed and whose watchers must be woken after unlocking.
+  using Touched = std::set<std::string>;
+
+  ControlPlane(storage::KvStore* kv, const Clock* clock, ControlPlaneOptions options, CoordinatorMetrics* metrics);
+  absl::Status LoadFromStore();
+
+  // All below require mu_ held.
+  v1::JobEvent NewEvent(v1::Job& job) const;
+  // Moves `job` (a copy of the stored job) to `to`, appending the event to `events`.
+  void Transition(v1::Job& job, v1::JobState to, const std::string& reason, const std::string& message,
+                  std::vector<v1::JobEvent>& events) const;
+  // Writes `job` + `events` and, on success, makes it the current version in memory.
+  absl::Status Commit(v1::Job job, std::vector<v1::JobEvent> events, bool sync, Touched& touched);
+  // Ends the job's current attempt: revokes every slot, then queues a new
+  // attempt (RETRYING) when retryable and the budget allows, else FAILED.
+  absl::Status EndAttempt(const std::string& job_id, const std::string& reason, const std::string& message,
+                          bool retryable, Touched& touched);
+  // A revoked slot of a CANCELLING job was given up: CANCELLED once none is held.
+  absl::Status ReleaseCancelledSlot(const std::string& task_id, Touched& touched);
+  absl::StatusOr<WorkerEntry*> FindWorker(const std::string& worker_id);
+  // The worker must hold exactly this task.
+  absl::StatusOr<v1::Job*> HeldJob(const WorkerEntry& worker, const std::string& task_id);
+  void UpdateQueue(const v1::Job& job);
+  void RefreshJobGauges();
+  void RefreshWorkerGauges();
+  void NotifyWatchers(const Touched& touched);
+
+  storage::KvStore* kv_;
+  storage::JobStore store_;
+  const Clock* clock_;
+  const ControlPlaneOptions options_;
+  CoordinatorMetrics* metrics_;
+  EventHub hub_;
+  Rendezvous rendezvous_;
+
+  std::mutex mu_;
+  std::map<std::string, v1::Job> jobs_;                   // by id (creation order)
+  std::map<std::string, std::string> idempotency_keys_;   // key -> job id
+  std::set<std::string> queue_;                           // jobs with a free slot, FIFO by id
+  std::map<std::string, WorkerEntry> workers_;
+};
+
+// "<job>/a<attempt>/r<rank>" and back. Parse fails on any other shape.
+std::string TaskId(const std::string& job_id, uint32_t attempt, uint32_t rank);
+bool ParseTaskId(const std::string& task_id, std::string* job_id, uint32_t* attempt, uint32_t* rank);
+
+}  // namespace nmoe::coordinator

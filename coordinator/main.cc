@@ -1,0 +1,84 @@
+// nmoe-coordinator: the control-plane daemon. See docs/coordinator.md.
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/logging.h"
+#include "common/token_file.h"
+#include "common/version.h"
+#include "coordinator/server.h"
+
+int main(int argc, char** argv) {
+  nmoe::coordinator::ServerConfig config;
+  std::string token_file, port_file, log_level = "info";
+  double heartbeat_s = 2, lease_ttl_s = 10;
+  unsigned default_restarts = 3;
+  CLI::App app{"nmoe-coordinator: schedules NeuronMoE profiling, allocation and training jobs"};
+  app.set_version_flag("--version", std::string(nmoe::kVersion) + " (" + nmoe::kGitCommit + ")");
+  app.add_option("--data-dir", config.data_dir, "RocksDB folder (created when missing)")->required();
+  app.add_option("--listen", config.listen, "gRPC address host:port (port 0 = any free port)")->capture_default_str();
+  app.add_option("--metrics-listen", config.metrics_listen, "Prometheus /metrics address host:port (empty = off)");
+  app.add_option("--token-file", token_file, "file of accepted bearer tokens, one a line")->envname("NMOE_TOKEN_FILE");
+  app.add_flag("--insecure-no-auth", config.insecure_no_auth, "accept calls without a token (loopback only)");
+  app.add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain: serve TLS");
+  app.add_option("--tls-key", config.tls_key_file, "PEM private key of --tls-cert");
+  app.add_option("--port-file", port_file, "write the bound gRPC port (and metrics port) here once serving");
+  app.add_option("--heartbeat-interval", heartbeat_s, "seconds between worker heartbeats")->capture_default_str();
+  app.add_option("--lease-ttl", lease_ttl_s, "seconds of silence after which a worker is lost")->capture_default_str();
+  app.add_option("--default-max-restarts", default_restarts, "restart budget of jobs that set none")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (auto s = nmoe::InitLogging(log_level); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return 2;
+  }
+  if (!token_file.empty()) {
+    auto tokens = nmoe::ReadTokenFile(token_file);
+    if (!tokens.ok()) {
+      std::cerr << "error: " << tokens.status().message() << "\n";
+      return 2;
+    }
+    config.tokens = *tokens;
+  } else if (const char* token = std::getenv("NMOE_TOKEN"); token && *token) {
+    config.tokens = {token};
+  }
+  if (heartbeat_s <= 0 || lease_ttl_s <= heartbeat_s) {
+    std::cerr << "error: need 0 < --heartbeat-interval < --lease-ttl\n";
+    return 2;
+  }
+  config.control.heartbeat_interval = absl::Seconds(heartbeat_s);
+  config.control.lease_ttl = absl::Seconds(lease_ttl_s);
+  config.control.default_max_restarts = default_restarts;
+
+  // Signals are taken by a waiting thread below, not by handlers.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = nmoe::coordinator::CoordinatorServer::Start(config);
+  if (!server.ok()) {
+    spdlog::error("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  spdlog::info("nmoe-coordinator {} serving gRPC on port {} (auth {}, data {}){}", nmoe::kVersion, (*server)->port(),
+               config.tokens.empty() ? "off" : "on", config.data_dir,
+               (*server)->metrics_port() ? " metrics on port " + std::to_string((*server)->metrics_port()) : "");
+  if (!port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*server)->port() << "\n" << (*server)->metrics_port() << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Shutdown();
+  return 0;
+}

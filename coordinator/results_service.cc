@@ -1,0 +1,77 @@
+#include "absl/strings/str_cat.h"
+#include "coordinator/job_validation.h"
+#include "coordinator/services.h"
+#include "coordinator/unary_call.h"
+
+namespace nmoe::coordinator {
+namespace {
+
+size_t PageSize(uint32_t requested, size_t fallback, size_t max) {
+  return requested == 0 ? fallback : std::min<size_t>(requested, max);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ResultsServiceImpl::GetPlan(grpc::CallbackServerContext* ctx, const v1::GetPlanRequest* req,
+                                                      v1::Plan* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::Plan> {
+    auto plan = results_->GetPlan(req->plan_id());
+    if (!plan.ok()) return plan.status();
+    if (!plan->has_value()) return absl::NotFoundError(absl::StrCat("plan ", req->plan_id(), " not found"));
+    return std::move(**plan);
+  });
+}
+
+grpc::ServerUnaryReactor* ResultsServiceImpl::ListPlans(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListPlansRequest* req, v1::ListPlansResponse* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::ListPlansResponse> {
+    auto page = results_->ListPlans(req->job_id(), PageSize(req->page_size(), 100, 1000), req->page_token());
+    if (!page.ok()) return page.status();
+    v1::ListPlansResponse r;
+    for (auto& plan : page->items) *r.add_plans() = std::move(plan);
+    r.set_next_page_token(page->next_page_token);
+    return r;
+  });
+}
+
+grpc::ServerUnaryReactor* ResultsServiceImpl::QueryNeurons(grpc::CallbackServerContext* ctx,
+                                                           const v1::QueryNeuronsRequest* req,
+                                                           v1::QueryNeuronsResponse* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::QueryNeuronsResponse> {
+    if (req->job_id().empty()) return absl::InvalidArgumentError("job_id: is required");
+    if (!IsLanguageCode(req->language())) {
+      return absl::InvalidArgumentError(absl::StrCat("language: '", req->language(), "' is not a language code"));
+    }
+    if (!v1::NeuronCriterion_IsValid(req->criterion())) return absl::InvalidArgumentError("criterion: unknown value");
+    if (!v1::Component_IsValid(req->component())) return absl::InvalidArgumentError("component: unknown value");
+    if (req->top_n() > 0 && !req->selected_only()) {
+      return absl::InvalidArgumentError("top_n: needs selected_only (ranks exist only for selected neurons)");
+    }
+    auto page = results_->QueryNeurons(*req, PageSize(req->page_size(), 1000, 10000));
+    if (!page.ok()) return page.status();
+    v1::QueryNeuronsResponse r;
+    for (auto& n : page->items) *r.add_neurons() = std::move(n);
+    r.set_next_page_token(page->next_page_token);
+    return r;
+  });
+}
+
+grpc::ServerUnaryReactor* ResultsServiceImpl::GetProfileSummary(grpc::CallbackServerContext* ctx,
+                                                                const v1::GetProfileSummaryRequest* req,
+                                                                v1::ProfileSummary* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::ProfileSummary> {
+    auto summary = results_->GetProfileSummary(req->job_id());
+    if (!summary.ok()) return summary.status();
+    if (!summary->has_value()) {
+      return absl::NotFoundError(absl::StrCat("no profile summary for job ", req->job_id()));
+    }
+    return std::move(**summary);
+  });
+}
+
+grpc::ServerUnaryReactor* InfoServiceImpl::GetServerInfo(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetServerInfoRequest* req, v1::ServerInfo* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::ServerInfo> { return info_; });
+}
+
+}  // namespace nmoe::coordinator

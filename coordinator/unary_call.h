@@ -1,0 +1,28 @@
+// The shape every unary handler shares: authenticate, run, map the status.
+#pragma once
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include "common/grpc_status.h"
+#include "coordinator/auth.h"
+
+namespace nmoe::coordinator {
+
+// Runs `body` (returning absl::StatusOr<Response>) when the call is
+// authenticated, copies its value into `response`, and finishes the call.
+template <typename Response, typename Body>
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const Authenticator& auth,
+                                   Response* response, Body&& body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = auth.Check(*context); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  auto result = body();
+  if (result.ok()) *response = std::move(*result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace nmoe::coordinator

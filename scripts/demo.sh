@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# README command (1): the embedded default. Installs what is missing, builds,
+# starts a coordinator on a local data folder (.nmoe/), and drives a job
+# through nmoectl: submit, watch, list. Services are stopped at the end.
+#
+# Until the worker and pipeline land, no worker runs the job: the demo shows
+# the control plane (submission, idempotency, watching, cancellation, listing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+bin=${NMOE_BUILD_DIR:-build}
+state=.nmoe
+mkdir -p "$state"
+[ -f "$state/token" ] || (head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$state/token")
+chmod 600 "$state/token"
+rm -f "$state/port"
+
+"$bin/coordinator/nmoe-coordinator" --data-dir "$state/db" --listen 127.0.0.1:0 --port-file "$state/port" \
+  --metrics-listen 127.0.0.1:0 --token-file "$state/token" >"$state/coordinator.log" 2>&1 &
+coordinator=$!
+trap 'kill -TERM $coordinator 2>/dev/null; wait $coordinator 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$state/port" ] && break; sleep 0.1; done
+[ -s "$state/port" ] || { echo "coordinator did not start; see $state/coordinator.log"; exit 1; }
+export NMOE_ADDRESS="127.0.0.1:$(sed -n 1p "$state/port")" NMOE_TOKEN_FILE="$state/token"
+metrics_port=$(sed -n 2p "$state/port")
+ctl="$bin/cli/nmoectl"
+echo "coordinator at $NMOE_ADDRESS (metrics: http://127.0.0.1:$metrics_port/metrics, data: $state/db)"
+
+set -x
+"$ctl" health
+"$ctl" version
+job=$("$ctl" submit -f examples/jobs/profile.yaml --idempotency-key "demo-$(date +%s)" -o json | \
+      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["job"]["id"])')
+"$ctl" get "$job"
+# No worker is running yet: watch shows the job waiting, then its cancellation.
+( sleep 2; "$ctl" cancel "$job" --reason "demo: no workers yet" ) &
+"$ctl" watch "$job" || true
+"$ctl" events "$job"
+"$ctl" list
+set +x
+echo "metrics sample:"; curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^nmoe_jobs' || true
+echo "done; the coordinator is stopped on exit (its data stays in $state/db)"

@@ -1,0 +1,42 @@
+#include "tests/coordinator/grpc_test_client.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include <grpcpp/support/byte_buffer.h>
+
+namespace nmoe::testing {
+
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::ByteBuffer request;  // HealthCheckRequest{service: ""} encodes to zero bytes
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   std::lock_guard lock(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_all();
+                 });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse{status = 1 (varint)}: tag 0x08 then the value; empty = UNKNOWN (0).
+  if (bytes.empty()) return 0;
+  if (bytes.size() < 2 || bytes[0] != 0x08) return -1;
+  return static_cast<unsigned char>(bytes[1]);
+}
+
+}  // namespace nmoe::testing
