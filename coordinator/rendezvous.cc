@@ -65,6 +65,10 @@ absl::StatusOr<int64_t> Rendezvous::Add(const KvScopeKey& scope, const std::stri
 
 void Rendezvous::Wait(const KvScopeKey& scope, std::vector<std::string> keys, absl::Time deadline,
                       WaitCallback done) {
+  if (keys.empty()) {
+    done(std::vector<std::string>());
+    return;
+  }
   for (const auto& key : keys) {
     if (auto s = CheckKey(key); !s.ok()) {
       done(s);
