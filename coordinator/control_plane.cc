@@ -75,8 +75,10 @@ absl::Status ControlPlane::LoadFromStore() {
     jobs_.emplace(job.id(), std::move(job));
     return absl::OkStatus();
   }));
-  for (auto& [id, job] : jobs_) UpdateQueue(job);
-  RefreshJobGauges();
+  for (auto& [id, job] : jobs_) {
+    UpdateQueue(job);
+    CountJobState(v1::JOB_STATE_UNSPECIFIED, job.state());
+  }
   RefreshWorkerGauges();
   return absl::OkStatus();
 }
@@ -114,7 +116,7 @@ void ControlPlane::Transition(v1::Job& job, v1::JobState to, const std::string& 
 absl::Status ControlPlane::Commit(v1::Job job, std::vector<v1::JobEvent> events, bool sync, Touched& touched) {
   NMOE_RETURN_IF_ERROR(store_.UpdateJob(job, events, sync));
   const std::string id = job.id();
-  const bool state_changed = jobs_[id].state() != job.state();
+  const v1::JobState old_state = jobs_[id].state();
   if (IsTerminal(job.state())) {
     rendezvous_.DropJob(id, 0);
   } else if (jobs_[id].attempt() != job.attempt()) {
@@ -122,7 +124,7 @@ absl::Status ControlPlane::Commit(v1::Job job, std::vector<v1::JobEvent> events,
   }
   jobs_[id] = std::move(job);
   UpdateQueue(jobs_[id]);
-  if (state_changed) RefreshJobGauges();
+  if (old_state != jobs_[id].state()) CountJobState(old_state, jobs_[id].state());
   if (!events.empty()) touched.insert(id);
   return absl::OkStatus();
 }
@@ -140,13 +142,12 @@ void ControlPlane::UpdateQueue(const v1::Job& job) {
   }
 }
 
-void ControlPlane::RefreshJobGauges() {
+void ControlPlane::CountJobState(v1::JobState from, v1::JobState to) {
+  if (from != v1::JOB_STATE_UNSPECIFIED) --jobs_by_state_[from];
+  if (to != v1::JOB_STATE_UNSPECIFIED) ++jobs_by_state_[to];
   if (!metrics_) return;
-  std::map<int, int> counts;
-  for (const auto& [id, job] : jobs_) ++counts[job.state()];
-  for (int s = v1::JOB_STATE_PENDING; s <= v1::JOB_STATE_CANCELLED; ++s) {
-    metrics_->SetJobs(static_cast<v1::JobState>(s), counts[s]);
-  }
+  if (from != v1::JOB_STATE_UNSPECIFIED) metrics_->SetJobs(from, static_cast<double>(jobs_by_state_[from]));
+  if (to != v1::JOB_STATE_UNSPECIFIED) metrics_->SetJobs(to, static_cast<double>(jobs_by_state_[to]));
 }
 
 void ControlPlane::RefreshWorkerGauges() {

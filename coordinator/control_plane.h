@@ -18,6 +18,7 @@
 // Thread-safe; one mutex. Watch notifications go out after it is released.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -106,7 +107,10 @@ class ControlPlane {
   // The worker must hold exactly this task.
   absl::StatusOr<v1::Job*> HeldJob(const WorkerEntry& worker, const std::string& task_id);
   void UpdateQueue(const v1::Job& job);
-  void RefreshJobGauges();
+  // Moves one job between per-state counts and updates the gauges: O(1).
+  void CountJobState(v1::JobState from, v1::JobState to);
+  // Recounts workers by state into the gauges: O(workers); called by Tick()
+  // and on registration changes, not on the lease/heartbeat hot paths.
   void RefreshWorkerGauges();
   void NotifyWatchers(const Touched& touched);
 
@@ -123,6 +127,7 @@ class ControlPlane {
   std::map<std::string, std::string> idempotency_keys_;   // key -> job id
   std::set<std::string> queue_;                           // jobs with a free slot, FIFO by id
   std::map<std::string, WorkerEntry> workers_;
+  std::array<int64_t, v1::JobState_ARRAYSIZE> jobs_by_state_{};
 };
 
 // "<job>/a<attempt>/r<rank>" and back. Parse fails on any other shape.

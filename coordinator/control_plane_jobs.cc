@@ -64,7 +64,7 @@ absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitJob(const v1::SubmitJo
     if (!job.idempotency_key().empty()) idempotency_keys_[job.idempotency_key()] = id;
     jobs_.emplace(id, job);
     UpdateQueue(job);
-    RefreshJobGauges();
+    CountJobState(v1::JOB_STATE_UNSPECIFIED, job.state());
     touched.insert(id);
     *response.mutable_job() = std::move(job);
     response.set_created(true);

@@ -105,7 +105,6 @@ absl::StatusOr<v1::HeartbeatResponse> ControlPlane::Heartbeat(const v1::Heartbea
     *w->worker.mutable_last_heartbeat_time() = ToProtoTime(w->last_seen);
     if (w->worker.state() == v1::WORKER_STATE_LOST) {
       w->worker.set_state(w->worker.task_id().empty() ? v1::WORKER_STATE_IDLE : v1::WORKER_STATE_BUSY);
-      RefreshWorkerGauges();
     }
     const std::set<std::string> running(request.task_ids().begin(), request.task_ids().end());
     for (const auto& task : running) {
@@ -185,7 +184,6 @@ absl::StatusOr<v1::LeaseTaskResponse> ControlPlane::LeaseTask(const v1::LeaseTas
       NMOE_RETURN_IF_ERROR(Commit(std::move(job), std::move(events), /*sync=*/true, touched));
       w->worker.set_task_id(task_id);
       w->worker.set_state(v1::WORKER_STATE_BUSY);
-      RefreshWorkerGauges();
       if (metrics_) metrics_->CountLease();
       break;
     }
@@ -258,7 +256,6 @@ absl::Status ControlPlane::CompleteTask(const v1::CompleteTaskRequest& request) 
     NMOE_RETURN_IF_ERROR(Commit(std::move(job), std::move(events), /*sync=*/true, touched));
     w->worker.clear_task_id();
     w->worker.set_state(v1::WORKER_STATE_IDLE);
-    RefreshWorkerGauges();
   }
   NotifyWatchers(touched);
   return absl::OkStatus();
@@ -278,7 +275,6 @@ absl::Status ControlPlane::FailTask(const v1::FailTaskRequest& request) {
     const std::string job_id = current->id();
     w->worker.clear_task_id();
     w->worker.set_state(v1::WORKER_STATE_IDLE);
-    RefreshWorkerGauges();
     NMOE_RETURN_IF_ERROR(EndAttempt(job_id, request.reason(),
                                     absl::StrCat("worker ", Describe(w->worker), ": ", request.message()),
                                     request.retryable(), touched));
@@ -301,7 +297,6 @@ absl::Status ControlPlane::EndAttempt(const std::string& job_id, const std::stri
       w->second.revoked.insert(task);
     }
   }
-  RefreshWorkerGauges();
   std::vector<v1::JobEvent> events;
   if (job.state() == v1::JOB_STATE_CANCELLING) {
     for (auto& wid : *job.mutable_worker_ids()) wid.clear();
