@@ -114,7 +114,8 @@ void ControlPlane::Transition(v1::Job& job, v1::JobState to, const std::string& 
 }
 
 absl::Status ControlPlane::Commit(v1::Job job, std::vector<v1::JobEvent> events, bool sync, Touched& touched) {
-  NMOE_RETURN_IF_ERROR(store_.UpdateJob(job, events, sync));
+  NMOE_RETURN_IF_ERROR(store_.UpdateJob(job, events, /*sync=*/false));
+  if (sync) touched.needs_sync = true;
   const std::string id = job.id();
   const v1::JobState old_state = jobs_[id].state();
   if (IsTerminal(job.state())) {
@@ -125,7 +126,7 @@ absl::Status ControlPlane::Commit(v1::Job job, std::vector<v1::JobEvent> events,
   jobs_[id] = std::move(job);
   UpdateQueue(jobs_[id]);
   if (old_state != jobs_[id].state()) CountJobState(old_state, jobs_[id].state());
-  if (!events.empty()) touched.insert(id);
+  if (!events.empty()) touched.jobs.insert(id);
   return absl::OkStatus();
 }
 
@@ -159,8 +160,13 @@ void ControlPlane::RefreshWorkerGauges() {
   }
 }
 
-void ControlPlane::NotifyWatchers(const Touched& touched) {
-  for (const auto& id : touched) hub_.Notify(id);
+absl::Status ControlPlane::Publish(const Touched& touched, absl::Status status) {
+  if (touched.needs_sync) {
+    // Concurrent callers share one fsync where RocksDB can group them.
+    NMOE_RETURN_IF_ERROR(kv_->Sync());
+  }
+  for (const auto& id : touched.jobs) hub_.Notify(id);
+  return status;
 }
 
 }  // namespace nmoe::coordinator

@@ -84,8 +84,12 @@ class ControlPlane {
     absl::Time last_seen;
     std::set<std::string> revoked;  // tasks the worker must stop; cleared when it reports them gone
   };
-  // Job ids that were changed and whose watchers must be woken after unlocking.
-  using Touched = std::set<std::string>;
+  // What a call changed, acted on after mu_ is released (Publish): jobs whose
+  // watchers to wake, and whether the store's log must be synced first.
+  struct Touched {
+    std::set<std::string> jobs;
+    bool needs_sync = false;
+  };
 
   ControlPlane(storage::KvStore* kv, const Clock* clock, ControlPlaneOptions options, CoordinatorMetrics* metrics);
   absl::Status LoadFromStore();
@@ -95,7 +99,8 @@ class ControlPlane {
   // Moves `job` (a copy of the stored job) to `to`, appending the event to `events`.
   void Transition(v1::Job& job, v1::JobState to, const std::string& reason, const std::string& message,
                   std::vector<v1::JobEvent>& events) const;
-  // Writes `job` + `events` and, on success, makes it the current version in memory.
+  // Writes `job` + `events` (unsynced; `sync` marks `touched` for Publish) and,
+  // on success, makes it the current version in memory.
   absl::Status Commit(v1::Job job, std::vector<v1::JobEvent> events, bool sync, Touched& touched);
   // Ends the job's current attempt: revokes every slot, then queues a new
   // attempt (RETRYING) when retryable and the budget allows, else FAILED.
@@ -112,7 +117,9 @@ class ControlPlane {
   // Recounts workers by state into the gauges: O(workers); called by Tick()
   // and on registration changes, not on the lease/heartbeat hot paths.
   void RefreshWorkerGauges();
-  void NotifyWatchers(const Touched& touched);
+  // Syncs the log when needed, then wakes watchers; returns `status` unless
+  // the sync failed. Holding mu_ across an fsync would stall every RPC.
+  absl::Status Publish(const Touched& touched, absl::Status status);
 
   storage::KvStore* kv_;
   storage::JobStore store_;

@@ -26,7 +26,7 @@ absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitJob(const v1::SubmitJo
   NMOE_RETURN_IF_ERROR(ValidateSubmitRequest(request));
   Touched touched;
   v1::SubmitJobResponse response;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     if (!request.idempotency_key().empty()) {
       auto it = idempotency_keys_.find(request.idempotency_key());
@@ -38,7 +38,7 @@ absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitJob(const v1::SubmitJo
         }
         *response.mutable_job() = existing;
         response.set_created(false);
-        return response;
+        return absl::OkStatus();
       }
     }
     const absl::Time now = clock_->Now();
@@ -60,16 +60,18 @@ absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitJob(const v1::SubmitJo
     job.set_state(v1::JOB_STATE_UNSPECIFIED);
     std::vector<v1::JobEvent> events;
     Transition(job, v1::JOB_STATE_PENDING, "SUBMITTED", absl::StrCat("waiting for ", gang, " worker(s)"), events);
-    NMOE_RETURN_IF_ERROR(store_.CreateJob(job, events));
+    NMOE_RETURN_IF_ERROR(store_.CreateJob(job, events, /*sync=*/false));
+    touched.needs_sync = true;
     if (!job.idempotency_key().empty()) idempotency_keys_[job.idempotency_key()] = id;
     jobs_.emplace(id, job);
     UpdateQueue(job);
     CountJobState(v1::JOB_STATE_UNSPECIFIED, job.state());
-    touched.insert(id);
+    touched.jobs.insert(id);
     *response.mutable_job() = std::move(job);
     response.set_created(true);
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return response;
 }
 
@@ -118,7 +120,7 @@ absl::StatusOr<v1::ListJobsResponse> ControlPlane::ListJobs(const v1::ListJobsRe
 absl::StatusOr<v1::Job> ControlPlane::CancelJob(const std::string& job_id, const std::string& reason) {
   Touched touched;
   v1::Job result;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     auto it = jobs_.find(job_id);
     if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
@@ -128,7 +130,8 @@ absl::StatusOr<v1::Job> ControlPlane::CancelJob(const std::string& job_id, const
     switch (job.state()) {
       case v1::JOB_STATE_CANCELLED:
       case v1::JOB_STATE_CANCELLING:
-        return job;  // already on its way: cancelling twice is not an error
+        result = job;  // already on its way: cancelling twice is not an error
+        return absl::OkStatus();
       case v1::JOB_STATE_SUCCEEDED:
       case v1::JOB_STATE_FAILED:
         return absl::FailedPreconditionError(
@@ -157,8 +160,9 @@ absl::StatusOr<v1::Job> ControlPlane::CancelJob(const std::string& job_id, const
     }
     result = job;
     NMOE_RETURN_IF_ERROR(Commit(std::move(job), std::move(events), /*sync=*/true, touched));
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return result;
 }
 

@@ -98,7 +98,7 @@ absl::StatusOr<v1::RegisterWorkerResponse> ControlPlane::RegisterWorker(const v1
 absl::StatusOr<v1::HeartbeatResponse> ControlPlane::Heartbeat(const v1::HeartbeatRequest& request) {
   Touched touched;
   v1::HeartbeatResponse response;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     NMOE_ASSIGN_OR_RETURN(WorkerEntry * w, FindWorker(request.worker_id()));
     w->last_seen = clock_->Now();
@@ -119,8 +119,9 @@ absl::StatusOr<v1::HeartbeatResponse> ControlPlane::Heartbeat(const v1::Heartbea
       NMOE_RETURN_IF_ERROR(ReleaseCancelledSlot(*it, touched));
       it = w->revoked.erase(it);
     }
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return response;
 }
 
@@ -147,7 +148,7 @@ absl::Status ControlPlane::ReleaseCancelledSlot(const std::string& task_id, Touc
 absl::StatusOr<v1::LeaseTaskResponse> ControlPlane::LeaseTask(const v1::LeaseTaskRequest& request) {
   Touched touched;
   v1::LeaseTaskResponse response;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     NMOE_ASSIGN_OR_RETURN(WorkerEntry * w, FindWorker(request.worker_id()));
     if (!w->worker.task_id().empty()) {
@@ -187,8 +188,9 @@ absl::StatusOr<v1::LeaseTaskResponse> ControlPlane::LeaseTask(const v1::LeaseTas
       if (metrics_) metrics_->CountLease();
       break;
     }
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return response;
 }
 
@@ -206,12 +208,12 @@ absl::StatusOr<v1::ReportProgressResponse> ControlPlane::ReportProgress(const v1
   }
   Touched touched;
   v1::ReportProgressResponse response;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     NMOE_ASSIGN_OR_RETURN(WorkerEntry * w, FindWorker(request.worker_id()));
     if (w->revoked.count(request.task_id())) {
       response.set_cancel(true);
-      return response;
+      return absl::OkStatus();
     }
     NMOE_ASSIGN_OR_RETURN(v1::Job * current, HeldJob(*w, request.task_id()));
     v1::Job job = *current;
@@ -230,14 +232,15 @@ absl::StatusOr<v1::ReportProgressResponse> ControlPlane::ReportProgress(const v1
     }
     *job.mutable_update_time() = ToProtoTime(clock_->Now());
     NMOE_RETURN_IF_ERROR(Commit(std::move(job), std::move(events), /*sync=*/false, touched));
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return response;
 }
 
 absl::Status ControlPlane::CompleteTask(const v1::CompleteTaskRequest& request) {
   Touched touched;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     NMOE_ASSIGN_OR_RETURN(WorkerEntry * w, FindWorker(request.worker_id()));
     if (w->revoked.erase(request.task_id())) return ReleaseCancelledSlot(request.task_id(), touched);
@@ -256,8 +259,9 @@ absl::Status ControlPlane::CompleteTask(const v1::CompleteTaskRequest& request) 
     NMOE_RETURN_IF_ERROR(Commit(std::move(job), std::move(events), /*sync=*/true, touched));
     w->worker.clear_task_id();
     w->worker.set_state(v1::WORKER_STATE_IDLE);
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return absl::OkStatus();
 }
 
@@ -267,7 +271,7 @@ absl::Status ControlPlane::FailTask(const v1::FailTaskRequest& request) {
         absl::StrCat("reason: must be 1-", kMaxReasonBytes, " characters of A-Z, 0-9 and _ (e.g. OUT_OF_MEMORY)"));
   }
   Touched touched;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     NMOE_ASSIGN_OR_RETURN(WorkerEntry * w, FindWorker(request.worker_id()));
     if (w->revoked.erase(request.task_id())) return ReleaseCancelledSlot(request.task_id(), touched);
@@ -278,8 +282,9 @@ absl::Status ControlPlane::FailTask(const v1::FailTaskRequest& request) {
     NMOE_RETURN_IF_ERROR(EndAttempt(job_id, request.reason(),
                                     absl::StrCat("worker ", Describe(w->worker), ": ", request.message()),
                                     request.retryable(), touched));
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return absl::OkStatus();
 }
 
@@ -320,7 +325,7 @@ absl::Status ControlPlane::EndAttempt(const std::string& job_id, const std::stri
 
 absl::Status ControlPlane::DeregisterWorker(const std::string& worker_id) {
   Touched touched;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     NMOE_ASSIGN_OR_RETURN(WorkerEntry * w, FindWorker(worker_id));
     for (const auto& task : w->revoked) NMOE_RETURN_IF_ERROR(ReleaseCancelledSlot(task, touched));
@@ -336,8 +341,9 @@ absl::Status ControlPlane::DeregisterWorker(const std::string& worker_id) {
     w->worker.set_state(v1::WORKER_STATE_LEFT);
     NMOE_RETURN_IF_ERROR(store_.PutWorker(w->worker, /*sync=*/true));
     RefreshWorkerGauges();
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return absl::OkStatus();
 }
 
@@ -365,7 +371,7 @@ absl::Status ControlPlane::CheckLiveAttempt(const std::string& job_id, uint32_t 
 
 void ControlPlane::Tick() {
   Touched touched;
-  {
+  const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
     const absl::Time now = clock_->Now();
     for (auto& [id, w] : workers_) {
@@ -390,8 +396,9 @@ void ControlPlane::Tick() {
     }
     RefreshWorkerGauges();
     rendezvous_.Expire(now);
-  }
-  NotifyWatchers(touched);
+    return absl::OkStatus();
+  }();
+  if (absl::Status s = Publish(touched, status); !s.ok()) spdlog::error("tick: {}", s.ToString());
 }
 
 }  // namespace nmoe::coordinator

@@ -19,13 +19,13 @@ void JobStore::AddJobAndEvents(WriteBatch& batch, const v1::Job& job,
   }
 }
 
-absl::Status JobStore::CreateJob(const v1::Job& job, const std::vector<v1::JobEvent>& events) {
+absl::Status JobStore::CreateJob(const v1::Job& job, const std::vector<v1::JobEvent>& events, bool sync) {
   WriteBatch batch;
   AddJobAndEvents(batch, job, events);
   if (!job.idempotency_key().empty()) {
     batch.Put(Table::kMeta, IdempotencyKey(job.idempotency_key()), job.id());
   }
-  return kv_->Write(batch, /*sync=*/true);
+  return kv_->Write(batch, sync);
 }
 
 absl::Status JobStore::UpdateJob(const v1::Job& job, const std::vector<v1::JobEvent>& events, bool sync) {

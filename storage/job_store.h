@@ -1,10 +1,10 @@
 // Typed access to jobs, their event logs, idempotency keys and workers.
 //
-// Durability contract: CreateJob and every state change are written with a
-// synced write-ahead log, so an acknowledged call survives kill -9. Progress
-// and log events may be written unsynced (sync = false) and can be lost by a
-// crash, never reordered: sequence numbers stay dense because a later synced
-// write persists everything before it.
+// Durability: a write with sync = true is on stable storage when it returns.
+// A caller may instead write unsynced and call KvStore::Sync() before
+// acknowledging (the coordinator does, to keep fsyncs out of its lock).
+// Unsynced writes can be lost by a crash, never reordered: sequence numbers
+// stay dense because a later sync persists everything before it.
 #pragma once
 
 #include <functional>
@@ -24,7 +24,7 @@ class JobStore {
   explicit JobStore(KvStore* kv) : kv_(kv) {}
 
   // Writes a new job, its first events and (when non-empty) its idempotency key.
-  absl::Status CreateJob(const v1::Job& job, const std::vector<v1::JobEvent>& events);
+  absl::Status CreateJob(const v1::Job& job, const std::vector<v1::JobEvent>& events, bool sync = true);
   // Overwrites the job and appends events.
   absl::Status UpdateJob(const v1::Job& job, const std::vector<v1::JobEvent>& events, bool sync);
 

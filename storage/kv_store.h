@@ -67,6 +67,8 @@ class KvStore {
   // std::nullopt when the key is absent.
   virtual absl::StatusOr<std::optional<std::string>> Get(Table table, std::string_view key) = 0;
   virtual absl::Status Scan(Table table, const ScanOptions& options, const ScanVisitor& visit) = 0;
+  // Makes every write that returned before this call durable (fsync of the log).
+  virtual absl::Status Sync() = 0;
 };
 
 // The smallest key greater than every key starting with `prefix` (for scans

@@ -15,6 +15,7 @@ class MemoryStore final : public KvStore {
   absl::Status Write(const WriteBatch& batch, bool sync) override;
   absl::StatusOr<std::optional<std::string>> Get(Table table, std::string_view key) override;
   absl::Status Scan(Table table, const ScanOptions& options, const ScanVisitor& visit) override;
+  absl::Status Sync() override { return absl::OkStatus(); }
 
  private:
   std::mutex mu_;

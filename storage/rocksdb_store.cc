@@ -84,6 +84,11 @@ absl::Status RocksDbStore::Write(const WriteBatch& batch, bool sync) {
   return FromRocks(db_->Write(options, &wb), absl::StrCat("write to ", path_));
 }
 
+absl::Status RocksDbStore::Sync() {
+  if (!db_) return absl::FailedPreconditionError("database is closed");
+  return FromRocks(db_->SyncWAL(), absl::StrCat("sync log of ", path_));
+}
+
 absl::StatusOr<std::optional<std::string>> RocksDbStore::Get(Table table, std::string_view key) {
   if (!db_) return absl::FailedPreconditionError("database is closed");
   std::string value;

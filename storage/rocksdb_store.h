@@ -25,6 +25,7 @@ class RocksDbStore final : public KvStore {
   absl::Status Write(const WriteBatch& batch, bool sync) override;
   absl::StatusOr<std::optional<std::string>> Get(Table table, std::string_view key) override;
   absl::Status Scan(Table table, const ScanOptions& options, const ScanVisitor& visit) override;
+  absl::Status Sync() override;
 
   // Flushes memtables and closes the database; later calls fail. Idempotent.
   absl::Status Close();
