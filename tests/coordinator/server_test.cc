@@ -2,6 +2,8 @@
 // 127.0.0.1 (port 0) over a real RocksDB in a temp dir.
 #include "coordinator/server.h"
 
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -270,6 +272,50 @@ TEST(ServerConfigTest, RefusesNoAuthOffLoopbackAndNoAuthWithoutTheFlag) {
   EXPECT_THAT(std::string(CoordinatorServer::Start(config).status().message()), HasSubstr("non-loopback"));
   EXPECT_TRUE(IsLoopbackAddress("localhost:1") && IsLoopbackAddress("[::1]:5") && IsLoopbackAddress("127.1.2.3:9"));
   EXPECT_FALSE(IsLoopbackAddress("10.0.0.1:7070") || IsLoopbackAddress("[::]:7070"));
+}
+
+}  // namespace
+}  // namespace nmoe::coordinator
+
+namespace nmoe::coordinator {
+namespace {
+
+// TLS with a certificate made by openssl for this test.
+TEST(TlsServerTest, ServesTlsToClientsThatTrustTheCertificate) {
+  ::nmoe::testing::TempDir dir;
+  const std::string cert = dir.file("cert.pem"), key = dir.file("key.pem");
+  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+                              "subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key + " -out " + cert +
+                              " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "openssl failed";
+  ServerConfig config;
+  config.data_dir = dir.file("db");
+  config.listen = "127.0.0.1:0";
+  config.tokens = {kToken};
+  config.tls_cert_file = cert;
+  config.tls_key_file = key;
+  auto server = CoordinatorServer::Start(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string target = "127.0.0.1:" + std::to_string((*server)->port());
+
+  std::ifstream in(cert);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(in), {});
+  auto secure = v1::JobService::NewStub(grpc::CreateChannel(target, grpc::SslCredentials(ssl)));
+  v1::ListJobsResponse list;
+  grpc::Status ok = secure->ListJobs(Ctx(kToken).get(), {}, &list);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+
+  // A plaintext client cannot talk to it.
+  auto plain = v1::JobService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  auto ctx = Ctx(kToken);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  EXPECT_FALSE(plain->ListJobs(ctx.get(), {}, &list).ok());
+
+  // A missing key file is a precise startup error.
+  config.tls_key_file = dir.file("missing.pem");
+  config.data_dir = dir.file("db2");
+  EXPECT_THAT(std::string(CoordinatorServer::Start(config).status().message()), HasSubstr("missing.pem"));
 }
 
 }  // namespace
