@@ -1,11 +1,13 @@
-// nmoectl watch and submit --watch: output, exit codes, resuming after UNAVAILABLE.
+// nmoectl watch and submit --watch: output, exit codes, resuming across
+// coordinator restarts.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/watch.h"
 #include "tests/cli/nmoectl_fixture.h"
 
 namespace nmoe::cli::testing {
@@ -16,50 +18,64 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
+std::vector<std::string> JsonSeqs(const std::string& out) {
+  std::istringstream lines(out);
+  std::vector<std::string> seqs;
+  for (std::string line; std::getline(lines, line);) {
+    seqs.push_back(nlohmann::json::parse(line)["seq"]);
+  }
+  return seqs;
+}
+
 TEST_F(NmoectlTest, WatchPrintsEventsAndExitsWithTheJobsOutcome) {
-  const std::pair<v1::JobState, int> cases[] = {
-      {v1::JOB_STATE_SUCCEEDED, 0}, {v1::JOB_STATE_FAILED, 1}, {v1::JOB_STATE_CANCELLED, 3}};
-  for (const auto& [state, code] : cases) {
-    const std::string id = "job-" + std::to_string(code);
-    AddJob(id, state);
-    AddEvents(id, state);
+  const std::tuple<v1::JobState, int, std::string> cases[] = {
+      {v1::JOB_STATE_SUCCEEDED, 0, "running -> succeeded: COMPLETED (attempt 1)"},
+      {v1::JOB_STATE_FAILED, 1, "running -> failed: OUT_OF_MEMORY (attempt 1)"},
+      {v1::JOB_STATE_CANCELLED, 3, "cancelling -> cancelled: CANCELLED (attempt 1)"}};
+  for (const auto& [state, code, end] : cases) {
+    Lease lease;
+    const std::string id = RunJobTo(state, &lease);
     Result r = Run({"watch", id});
     EXPECT_EQ(r.code, code) << r.err;
-    EXPECT_THAT(r.out, HasSubstr("state pending -> running: LEASED (attempt 1)\n"));
-    EXPECT_THAT(r.out, HasSubstr("log info [w-1] hooks attached\n"));
+    EXPECT_THAT(r.out, HasSubstr("state scheduled -> running: GANG_READY (attempt 1) all 1 rank(s) "
+                                 "leased\n"));
+    EXPECT_THAT(r.out, HasSubstr("log info [" + lease.worker_id + "] hooks attached\n"));
+    EXPECT_THAT(r.out, HasSubstr(end));
     // Progress goes to stderr (a plain line: stderr is not a terminal here).
     EXPECT_THAT(r.err, HasSubstr("progress profile 50/100 sentences (50.0%) 10.0/s ETA 5s\n"));
     EXPECT_THAT(r.out, Not(HasSubstr("progress")));
   }
 }
 
+// The coordinator restarts twice while the job runs; each restart ends the
+// stream with UNAVAILABLE and nmoectl resumes after the last event it saw.
 TEST_F(NmoectlTest, WatchResumesAfterUnavailableFromTheLastSeenSeq) {
-  AddJob("job-1", v1::JOB_STATE_SUCCEEDED);
-  AddEvents("job-1", v1::JOB_STATE_SUCCEEDED);
-  server_.state().watch_breaks = 2;
-  server_.state().watch_break_after = 2;
-  Result r = Run({"watch", "job-1", "-o", "json"});
+  const std::string id = Submit();
+  const Lease lease = RegisterAndLease();  // events 1-3: pending, scheduled, running
+  gate_sleeps_ = true;                     // nmoectl's backoff lasts until the restart is done
+  std::future<Result> watch = RunAsync({"watch", id, "-o", "json"});
+  ASSERT_NO_FATAL_FAILURE(WaitForWatchers());
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  ReportHalfway(lease);  // events 4 (progress) and 5 (log), on the restarted coordinator
+  sleep_permits_.release();
+  ASSERT_NO_FATAL_FAILURE(WaitForWatchers());
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  Complete(lease);  // event 6
+  sleep_permits_.release();
+  Result r = watch.get();
   ASSERT_EQ(r.code, 0) << r.err;
-  std::vector<uint64_t> from;
-  for (const v1::WatchJobRequest& w : server_.state().watches) from.push_back(w.from_seq());
-  EXPECT_THAT(from, ElementsAre(1, 3, 5));
-  EXPECT_TRUE(server_.state().watches[0].include_progress());
-  std::istringstream lines(r.out);
-  std::vector<std::string> seqs;
-  for (std::string line; std::getline(lines, line);) {
-    seqs.push_back(nlohmann::json::parse(line)["seq"]);  // each event exactly once
-  }
-  EXPECT_THAT(seqs, ElementsAre("1", "2", "3", "4", "5"));
+  EXPECT_THAT(JsonSeqs(r.out), ElementsAre("1", "2", "3", "4", "5", "6"));  // each exactly once
+  // Events arrived in between, so the second outage starts its backoff afresh.
   EXPECT_THAT(sleeps_, ElementsAre(absl::Milliseconds(250), absl::Milliseconds(250)));
-  EXPECT_THAT(r.err, HasSubstr("stream broken (UNAVAILABLE: coordinator restarting); "
-                               "resuming from event 3 in 250ms"));
+  EXPECT_THAT(r.err, HasSubstr("stream broken (UNAVAILABLE: coordinator is shutting down; resume "
+                               "the watch); resuming from event 4 in 250ms\n"));
+  EXPECT_THAT(r.err, HasSubstr("resuming from event 6 in 250ms\n"));
 }
 
 TEST_F(NmoectlTest, WatchDrawsAProgressBarOnATerminal) {
-  AddJob("job-1", v1::JOB_STATE_SUCCEEDED);
-  AddEvents("job-1", v1::JOB_STATE_SUCCEEDED);
+  const std::string id = RunJobTo(v1::JOB_STATE_SUCCEEDED);
   err_is_terminal_ = true;
-  Result r = Run({"watch", "job-1"});
+  Result r = Run({"watch", id});
   ASSERT_EQ(r.code, 0) << r.err;
   // Drawn in place, erased before the next stdout line, redrawn, erased at the end.
   const std::string bar =
@@ -68,37 +84,65 @@ TEST_F(NmoectlTest, WatchDrawsAProgressBarOnATerminal) {
   EXPECT_THAT(r.out, HasSubstr("hooks attached"));
 }
 
-// A coordinator shutting down cancels the streams it has not drained.
-TEST_F(NmoectlTest, WatchResumesAfterServerSideCancel) {
-  AddJob("job-1", v1::JOB_STATE_CANCELLED);
-  AddEvents("job-1", v1::JOB_STATE_CANCELLED);
-  server_.state().watch_breaks = 1;
-  server_.state().watch_break_after = 4;
-  server_.state().watch_break_code = grpc::StatusCode::CANCELLED;
-  Result r = Run({"watch", "job-1"});
-  EXPECT_EQ(r.code, 3) << r.err;
-  EXPECT_EQ(server_.state().watches.back().from_seq(), 5u);
+// Open watches end UNAVAILABLE when the coordinator shuts down (above), but a
+// watch that reaches it during its gRPC shutdown ends CANCELLED: a race no
+// test can set up on demand, so the retry rule itself is checked here.
+TEST(WatchRetryTest, UnavailableAndCancelledAreRetryableOthersAreNot) {
+  EXPECT_TRUE(IsRetryableWatchError(absl::UnavailableError("restarting")));
+  EXPECT_TRUE(IsRetryableWatchError(absl::CancelledError("server shutting down")));
+  EXPECT_FALSE(IsRetryableWatchError(absl::InternalError("x")));
+  EXPECT_FALSE(IsRetryableWatchError(absl::UnauthenticatedError("x")));
+  EXPECT_FALSE(IsRetryableWatchError(absl::NotFoundError("x")));
+  EXPECT_FALSE(IsRetryableWatchError(absl::DeadlineExceededError("x")));
+  EXPECT_THAT((std::vector<absl::Duration>{ReconnectDelay(1), ReconnectDelay(2), ReconnectDelay(3),
+                                           ReconnectDelay(6), ReconnectDelay(50)}),
+              ElementsAre(absl::Milliseconds(250), absl::Milliseconds(500), absl::Seconds(1),
+                          absl::Seconds(5), absl::Seconds(5)));
 }
 
 TEST_F(NmoectlTest, WatchDoesNotRetryOtherErrors) {
-  AddJob("job-1", v1::JOB_STATE_RUNNING);
-  AddEvents("job-1", v1::JOB_STATE_SUCCEEDED);
-  server_.state().watch_breaks = 1;
-  server_.state().watch_break_after = 1;
-  server_.state().watch_break_code = grpc::StatusCode::INTERNAL;
-  Result r = Run({"watch", "job-1"});
+  tokens_ = {"old-token"};
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  const std::string id = Submit();
+  RegisterAndLease();
+  Result r = Run({"watch", id, "--token", "wrong"});
   EXPECT_EQ(r.code, 4);
-  EXPECT_THAT(r.err, HasSubstr("error: INTERNAL: coordinator restarting\n"));
+  EXPECT_EQ(r.err, "error: UNAUTHENTICATED: invalid bearer token\n");
   EXPECT_TRUE(sleeps_.empty());
+
+  // Mid-watch: the coordinator restarts with a rotated token. The outage is
+  // retried; the refusal after it is not.
+  gate_sleeps_ = true;
+  std::future<Result> watch = RunAsync({"watch", id, "--token", "old-token"});
+  ASSERT_NO_FATAL_FAILURE(WaitForWatchers());
+  tokens_ = {"new-token"};
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  sleep_permits_.release();
+  r = watch.get();
+  EXPECT_EQ(r.code, 4);
+  EXPECT_THAT(r.out, HasSubstr("scheduled -> running"));
+  EXPECT_THAT(r.err, HasSubstr("resuming from event 4 in 250ms\n"
+                               "error: UNAUTHENTICATED: invalid bearer token\n"));
+  EXPECT_THAT(sleeps_, ElementsAre(absl::Milliseconds(250)));
 }
 
 TEST_F(NmoectlTest, WatchGivesUpAfterReconnectTimeout) {
-  AddJob("job-1", v1::JOB_STATE_RUNNING);
-  server_.state().watch_breaks = 1000;
-  server_.state().watch_break_after = 0;
-  Result r = Run({"watch", "job-1", "--reconnect-timeout", "3s"});
+  const std::string id = Submit();
+  RegisterAndLease();
+  gate_sleeps_ = true;  // no retry until the coordinator has stopped taking calls
+  std::future<Result> watch = RunAsync({"watch", id, "--reconnect-timeout", "3s"});
+  ASSERT_NO_FATAL_FAILURE(WaitForWatchers());
+  server_->Shutdown();  // and it does not come back
+  sleep_permits_.release(4);
+  Result r = watch.get();
   EXPECT_EQ(r.code, 4);
-  EXPECT_THAT(r.err, HasSubstr("error: UNAVAILABLE: coordinator restarting\n"));
+  EXPECT_THAT(r.out, HasSubstr("scheduled -> running"));
+  EXPECT_THAT(r.err, HasSubstr("stream broken (UNAVAILABLE: coordinator is shutting down; resume "
+                               "the watch); resuming from event 4 in 250ms\n"));
+  // Later attempts find nothing listening.
+  EXPECT_THAT(r.err, HasSubstr("stream broken (UNAVAILABLE: failed to connect to all addresses"));
+  EXPECT_THAT(r.err, HasSubstr("resuming from event 4 in 1.25s\n"
+                               "error: UNAVAILABLE: failed to connect to all addresses"));
   // 250 + 500 + 1000 ms, then the last delay is cut to end at the 3 s budget.
   EXPECT_THAT(sleeps_, ElementsAre(absl::Milliseconds(250), absl::Milliseconds(500),
                                    absl::Seconds(1), absl::Milliseconds(1250)));
@@ -111,19 +155,29 @@ TEST_F(NmoectlTest, WatchOfUnknownJobFailsAtOnce) {
   EXPECT_TRUE(sleeps_.empty());
 }
 
+// submit --watch follows the new job live, while a worker runs it and fails.
 TEST_F(NmoectlTest, SubmitWatch) {
-  server_.state().events["job-1"] = {};
-  const std::string file = WriteFile("w.yaml", "name: w\nprofile: {top_n: 1}\n");
-  // The fake's new job has no events: add a terminal one before watching.
-  v1::JobEvent e;
-  e.set_job_id("job-1");
-  e.set_seq(1);
-  e.mutable_state_change()->set_to(v1::JOB_STATE_FAILED);
-  server_.state().events["job-1"].push_back(e);
-  Result r = Run({"submit", "-f", file, "--watch"});
+  const std::string file = WriteFile("w.yaml",
+                                     "name: w\n"
+                                     "profile:\n"
+                                     "  model: {path: models/base}\n"
+                                     "  corpora: [{language: en, paths: [a]}, "
+                                     "{language: el, paths: [b]}]\n"
+                                     "  top_n: 1\n");
+  std::future<Result> watch = RunAsync({"submit", "-f", file, "--watch"});
+  ASSERT_NO_FATAL_FAILURE(WaitForWatchers());
+  const Lease lease = RegisterAndLease();
+  ReportHalfway(lease);
+  FailForGood(lease);
+  Result r = watch.get();
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_THAT(r.out, StartsWith("job-1\n"));
-  EXPECT_THAT(r.out, HasSubstr("-> failed"));
+  absl::StatusOr<v1::ListJobsResponse> jobs = control().ListJobs({});
+  ASSERT_TRUE(jobs.ok() && jobs->jobs_size() == 1);
+  EXPECT_THAT(r.out, StartsWith(jobs->jobs(0).id() + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("hooks attached"));
+  EXPECT_THAT(r.out,
+              HasSubstr("running -> failed: OUT_OF_MEMORY (attempt 1) worker " + lease.worker_id +
+                        " on cpu-1: cannot allocate 2 GiB (not retryable)\n"));
 }
 
 }  // namespace
