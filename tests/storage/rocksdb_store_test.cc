@@ -28,7 +28,7 @@ std::optional<std::string> GetOne(KvStore& kv, Table table, const std::string& k
 
 TEST(RocksDbStoreTest, OpenCreatesNestedFolders) {
   testing::TempDir dir;
-  const std::string path = dir.Sub("a/b/c");
+  const std::string path = dir.file("a/b/c");
   auto store = RocksDbStore::Open(path);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(path) / "CURRENT"));
@@ -36,7 +36,7 @@ TEST(RocksDbStoreTest, OpenCreatesNestedFolders) {
 
 TEST(RocksDbStoreTest, DataSurvivesCloseAndReopen) {
   testing::TempDir dir;
-  const std::string path = dir.Sub("db");
+  const std::string path = dir.file("db");
   {
     auto store = RocksDbStore::Open(path);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -80,7 +80,7 @@ TEST(RocksDbStoreTest, DataSurvivesCloseAndReopen) {
 
 TEST(RocksDbStoreTest, SecondOpenOfTheSameFolderFailsWithTheLockNamed) {
   testing::TempDir dir;
-  const std::string path = dir.Sub("db");
+  const std::string path = dir.file("db");
   auto first = RocksDbStore::Open(path);
   ASSERT_TRUE(first.ok()) << first.status();
   auto second = RocksDbStore::Open(path);
@@ -100,7 +100,7 @@ TEST(RocksDbStoreTest, SecondOpenOfTheSameFolderFailsWithTheLockNamed) {
 
 TEST(RocksDbStoreTest, OpenFailsWhenThePathIsAFile) {
   testing::TempDir dir;
-  const std::string path = dir.Sub("file");
+  const std::string path = dir.file("file");
   std::ofstream(path) << "not a database";
   auto store = RocksDbStore::Open(path);
   ASSERT_FALSE(store.ok());
@@ -109,7 +109,7 @@ TEST(RocksDbStoreTest, OpenFailsWhenThePathIsAFile) {
 
 TEST(RocksDbStoreTest, CloseIsIdempotentAndLaterCallsFail) {
   testing::TempDir dir;
-  auto store = RocksDbStore::Open(dir.Sub("db"));
+  auto store = RocksDbStore::Open(dir.file("db"));
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE(PutOne(**store, Table::kJobs, "k", "v", /*sync=*/false).ok());
   ASSERT_TRUE((*store)->Close().ok());

@@ -2,8 +2,6 @@
 // in memory or RocksDB in its own temporary folder (removed afterwards).
 #pragma once
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -12,30 +10,11 @@
 #include "storage/kv_store.h"
 #include "storage/memory_store.h"
 #include "storage/rocksdb_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace nmoe::storage::testing {
 
-// A fresh folder under the system temporary folder; removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nmoe-storage-test-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using ::nmoe::testing::TempDir;
 
 struct MemoryBackend {
   static constexpr const char* kName = "memory";
@@ -45,7 +24,7 @@ struct MemoryBackend {
 struct RocksDbBackend {
   static constexpr const char* kName = "rocksdb";
   std::unique_ptr<KvStore> Open() {
-    auto store = RocksDbStore::Open(dir.Sub("db"));
+    auto store = RocksDbStore::Open(dir.file("db"));
     EXPECT_TRUE(store.ok()) << store.status();
     if (!store.ok()) return nullptr;
     return std::move(*store);

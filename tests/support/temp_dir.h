@@ -1,8 +1,10 @@
 // A fresh folder under the system temp dir, removed with its contents on destruction.
 #pragma once
 
+#include <stdlib.h>
+
 #include <filesystem>
-#include <random>
+#include <stdexcept>
 #include <string>
 
 namespace nmoe::testing {
@@ -10,9 +12,9 @@ namespace nmoe::testing {
 class TempDir {
  public:
   TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("nmoe-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
+    std::string pattern = (std::filesystem::temp_directory_path() / "nmoe-test-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = pattern;
   }
   ~TempDir() {
     std::error_code ec;
