@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/paging.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "coordinator/control_plane.h"
@@ -12,13 +13,10 @@
 namespace nmoe::coordinator {
 namespace {
 
-constexpr uint32_t kDefaultPageSize = 100;
-constexpr uint32_t kMaxPageSize = 1000;
+constexpr size_t kDefaultPageSize = 100;
+constexpr size_t kMaxPageSize = 1000;
 
-uint32_t PageSize(uint32_t requested) {
-  if (requested == 0) return kDefaultPageSize;
-  return std::min(requested, kMaxPageSize);
-}
+size_t PageSize(uint32_t requested) { return ClampPageSize(requested, kDefaultPageSize, kMaxPageSize); }
 
 }  // namespace
 
@@ -98,7 +96,7 @@ absl::StatusOr<v1::ListJobsResponse> ControlPlane::ListJobs(const v1::ListJobsRe
   }
   const std::set<int> states(request.states().begin(), request.states().end());
   const std::set<int> kinds(request.kinds().begin(), request.kinds().end());
-  const uint32_t page_size = PageSize(request.page_size());
+  const size_t page_size = PageSize(request.page_size());
   v1::ListJobsResponse response;
   std::lock_guard lock(mu_);
   // Newest first: walk ids downwards, starting below the token (the last id sent).
@@ -108,7 +106,7 @@ absl::StatusOr<v1::ListJobsResponse> ControlPlane::ListJobs(const v1::ListJobsRe
     const v1::Job& job = it->second;
     if (!states.empty() && !states.count(job.state())) continue;
     if (!kinds.empty() && !kinds.count(job.kind())) continue;
-    if (static_cast<uint32_t>(response.jobs_size()) == page_size) {
+    if (static_cast<size_t>(response.jobs_size()) == page_size) {
       response.set_next_page_token(response.jobs(response.jobs_size() - 1).id());
       break;
     }
@@ -173,7 +171,7 @@ absl::StatusOr<v1::ListJobEventsResponse> ControlPlane::ListJobEvents(const v1::
       return absl::NotFoundError(absl::StrCat("job ", request.job_id(), " not found"));
     }
   }
-  const uint32_t page_size = PageSize(request.page_size());
+  const size_t page_size = PageSize(request.page_size());
   NMOE_ASSIGN_OR_RETURN(auto events,
                         store_.ListEvents(request.job_id(), std::max<uint64_t>(1, request.from_seq()), page_size + 1));
   v1::ListJobEventsResponse response;

@@ -1,17 +1,10 @@
 #include "absl/strings/str_cat.h"
+#include "common/paging.h"
 #include "coordinator/job_validation.h"
 #include "coordinator/services.h"
 #include "coordinator/unary_call.h"
 
 namespace nmoe::coordinator {
-namespace {
-
-size_t PageSize(uint32_t requested, size_t fallback, size_t max) {
-  return requested == 0 ? fallback : std::min<size_t>(requested, max);
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* ResultsServiceImpl::GetPlan(grpc::CallbackServerContext* ctx, const v1::GetPlanRequest* req,
                                                       v1::Plan* resp) {
   return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::Plan> {
@@ -25,7 +18,7 @@ grpc::ServerUnaryReactor* ResultsServiceImpl::GetPlan(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ResultsServiceImpl::ListPlans(grpc::CallbackServerContext* ctx,
                                                         const v1::ListPlansRequest* req, v1::ListPlansResponse* resp) {
   return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::ListPlansResponse> {
-    auto page = results_->ListPlans(req->job_id(), PageSize(req->page_size(), 100, 1000), req->page_token());
+    auto page = results_->ListPlans(req->job_id(), ClampPageSize(req->page_size(), 100, 1000), req->page_token());
     if (!page.ok()) return page.status();
     v1::ListPlansResponse r;
     for (auto& plan : page->items) *r.add_plans() = std::move(plan);
@@ -47,7 +40,7 @@ grpc::ServerUnaryReactor* ResultsServiceImpl::QueryNeurons(grpc::CallbackServerC
     if (req->top_n() > 0 && !req->selected_only()) {
       return absl::InvalidArgumentError("top_n: needs selected_only (ranks exist only for selected neurons)");
     }
-    auto page = results_->QueryNeurons(*req, PageSize(req->page_size(), 1000, 10000));
+    auto page = results_->QueryNeurons(*req, ClampPageSize(req->page_size(), 1000, 10000));
     if (!page.ok()) return page.status();
     v1::QueryNeuronsResponse r;
     for (auto& n : page->items) *r.add_neurons() = std::move(n);
