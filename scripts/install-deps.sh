@@ -17,7 +17,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp libgloo-dev
   # utilities
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
-  libpcre2-dev libyaml-cpp-dev
+  libpcre2-dev libutf8proc-dev libpugixml-dev libyaml-cpp-dev
   # independent references and API clients for tests (Debian's python3, /usr/bin/python3)
   python3 python3-grpcio python3-grpc-tools python3-sklearn python3-torch python3-yaml
   # test tools (node/npm are checked as commands below: some images ship them outside dpkg)
