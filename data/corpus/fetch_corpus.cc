@@ -1,0 +1,264 @@
+#include "data/corpus/fetch_corpus.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "data/corpus/apt_fetch.h"
+#include "data/corpus/corpus_builder.h"
+#include "data/hash.h"
+#include "data/subprocess.h"
+
+namespace nmoe::data {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+void Progress(const FetchCorpusOptions& o, std::string_view message) {
+  if (o.progress) o.progress(message);
+}
+
+// Writes `content` to `path` through a temporary file and a rename.
+absl::Status WriteFileAtomic(const fs::path& path, std::string_view content) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string(), ": ", ec.message()));
+  fs::path tmp = path;
+  tmp += absl::StrCat(".tmp.", getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.close();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CorpusLanguage>> RequestedLanguages(const FetchCorpusOptions& o) {
+  std::vector<CorpusLanguage> out;
+  for (const CorpusLanguage& lang : CorpusLanguages()) {
+    bool wanted = o.languages.empty() ||
+                  std::find(o.languages.begin(), o.languages.end(), lang.code) != o.languages.end();
+    if (wanted) out.push_back(lang);
+  }
+  for (const std::string& code : o.languages) NMOE_RETURN_IF_ERROR(LookupCorpusLanguage(code).status());
+  return out;
+}
+
+json MakeRequest(const FetchCorpusOptions& o, const std::vector<CorpusLanguage>& langs, const json& packages) {
+  json codes = json::array();
+  for (const CorpusLanguage& l : langs) codes.push_back(l.code);
+  return {{"extractor_version", kCorpusExtractorVersion},
+          {"languages", codes},
+          {"min_word_units", o.min_word_units},
+          {"sample_bytes", o.sample_bytes},
+          {"split_percent", {90, 5, 5}},
+          {"packages", packages}};
+}
+
+// True when OUT/manifest.json holds `request` and every file it lists has its size.
+bool OutputMatches(const fs::path& out_dir, const json& request, json* manifest) {
+  std::ifstream in(out_dir / "manifest.json");
+  if (!in) return false;
+  json m = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (m.is_discarded() || !m.contains("request") || m["request"] != request || !m.contains("languages")) return false;
+  std::error_code ec;
+  if (!fs::is_regular_file(out_dir / "LICENSE", ec)) return false;
+  for (const auto& [code, lang] : m["languages"].items()) {
+    if (!lang.contains("splits")) return false;
+    for (const auto& [split, info] : lang["splits"].items()) {
+      fs::path file = out_dir / code / (split + ".txt");
+      if (!info.contains("bytes") || fs::file_size(file, ec) != info["bytes"].get<uint64_t>() || ec) return false;
+    }
+  }
+  *manifest = std::move(m);
+  return true;
+}
+
+}  // namespace
+
+const std::vector<CorpusLanguage>& CorpusLanguages() {
+  static const auto* kLanguages = new std::vector<CorpusLanguage>{
+      {"en", "libreoffice-help-en-us", "en-US"}, {"es", "libreoffice-help-es", "es"},
+      {"zh", "libreoffice-help-zh-cn", "zh-CN"}, {"de", "libreoffice-help-de", "de"},
+      {"fr", "libreoffice-help-fr", "fr"},       {"ru", "libreoffice-help-ru", "ru"},
+      {"ja", "libreoffice-help-ja", "ja"},       {"fi", "libreoffice-help-fi", "fi"},
+      {"el", "libreoffice-help-el", "el"},       {"hu", "libreoffice-help-hu", "hu"},
+      {"tr", "libreoffice-help-tr", "tr"}};
+  return *kLanguages;
+}
+
+absl::StatusOr<CorpusLanguage> LookupCorpusLanguage(std::string_view code) {
+  std::vector<std::string> known;
+  for (const CorpusLanguage& l : CorpusLanguages()) {
+    if (l.code == code) return l;
+    known.push_back(l.code);
+  }
+  return absl::NotFoundError(absl::StrCat("unknown corpus language '", std::string(code), "' (known: ",
+                                          absl::StrJoin(known, ","), ")"));
+}
+
+std::string DefaultCacheRoot() {
+  if (const char* dir = std::getenv("NMOE_CACHE_DIR"); dir != nullptr && *dir != '\0') return dir;
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return (fs::path(home) / ".cache" / "nmoe").string();
+  }
+  return ".nmoe-cache";
+}
+
+std::string DefaultCorpusDir() { return (fs::path(DefaultCacheRoot()) / "corpus" / "libreoffice-help").string(); }
+
+std::string CorpusLicenseText(const json& packages) {
+  std::string text =
+      "Text extracted from the LibreOffice help (https://help.libreoffice.org/), as packaged by Debian.\n"
+      "Copyright 2000, 2010 Oracle and/or its affiliates; (c) 2000, 2010 LibreOffice contributors and/or\n"
+      "their affiliates. Licensed under the Mozilla Public License, v. 2.0 (MPL-2.0): you can obtain a\n"
+      "copy at https://mozilla.org/MPL/2.0/ (on Debian: /usr/share/common-licenses/MPL-2.0). Some of the\n"
+      "upstream files incorporate work licensed to the Apache Software Foundation under the Apache\n"
+      "License 2.0 (https://www.apache.org/licenses/LICENSE-2.0).\n"
+      "\n"
+      "The text was extracted, cleaned and split by `nmoe-data fetch-corpus` (docs/data.md); it is\n"
+      "a modified form of the help pages. Source packages (Debian bookworm):\n";
+  for (const auto& [code, p] : packages.items()) {
+    absl::StrAppend(&text, "  ", p.value("package", std::string()), " ", p.value("version", std::string()),
+                    " (sha256 ", p.value("sha256", std::string()), ")\n");
+  }
+  return text;
+}
+
+absl::StatusOr<json> BuildCorpusFromHelpRoot(const std::string& help_root, const FetchCorpusOptions& options,
+                                             const json& packages) {
+  NMOE_ASSIGN_OR_RETURN(std::vector<CorpusLanguage> langs, RequestedLanguages(options));
+  const fs::path out_dir(options.out_dir);
+  Progress(options, "reading en-US pages (reference for untranslated lines)");
+  NMOE_ASSIGN_OR_RETURN(std::vector<HelpPage> english, ReadHelpTree((fs::path(help_root) / "en-US").string()));
+  CleanOptions clean;
+  clean.min_word_units = options.min_word_units;
+  clean.sample_bytes = options.sample_bytes;
+
+  json languages = json::object();
+  std::string content_index;
+  for (const CorpusLanguage& lang : langs) {
+    std::vector<HelpPage> own;
+    if (lang.code != "en") {
+      NMOE_ASSIGN_OR_RETURN(own, ReadHelpTree((fs::path(help_root) / lang.help_dir).string()));
+    }
+    const std::vector<HelpPage>& pages = lang.code == "en" ? english : own;
+    CleanCorpus corpus = CleanLanguage(pages, lang.code == "en" ? nullptr : &english, clean);
+    json splits = json::object();
+    uint64_t total_bytes = 0;
+    for (Split s : {Split::kTrain, Split::kValidation, Split::kTest}) {
+      std::string content;
+      for (const std::string& line : corpus.splits[static_cast<size_t>(s)]) absl::StrAppend(&content, line, "\n");
+      NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / lang.code / absl::StrCat(SplitName(s), ".txt"), content));
+      std::string sha = Sha256Hex(content);
+      absl::StrAppend(&content_index, lang.code, "/", SplitName(s), " ", sha, "\n");
+      splits[SplitName(s)] = {
+          {"lines", corpus.splits[static_cast<size_t>(s)].size()}, {"bytes", content.size()}, {"sha256", sha}};
+      total_bytes += content.size();
+    }
+    const CleanStats& st = corpus.stats;
+    languages[lang.code] = {{"package", lang.package},
+                            {"pages", st.pages},
+                            {"pages_used", st.pages_used},
+                            {"lines_extracted", st.lines_extracted},
+                            {"dropped_untranslated", st.dropped_untranslated},
+                            {"dropped_short", st.dropped_short},
+                            {"dropped_duplicate", st.dropped_duplicate},
+                            {"lines", st.kept},
+                            {"bytes", total_bytes},
+                            {"splits", splits}};
+    Progress(options, absl::StrCat(lang.code, ": ", st.pages_used, "/", st.pages, " pages, ", st.lines_extracted,
+                                   " lines extracted, ", st.dropped_untranslated, " untranslated, ", st.dropped_short,
+                                   " short, ", st.dropped_duplicate, " duplicate -> ", st.kept, " lines, ",
+                                   total_bytes, " bytes"));
+  }
+  json manifest = {{"format", "nmoe-corpus/1"},
+                   {"source", "LibreOffice help, Debian packages libreoffice-help-*"},
+                   {"license", "MPL-2.0"},
+                   {"request", MakeRequest(options, langs, packages)},
+                   {"languages", languages},
+                   {"content_sha256", Sha256Hex(content_index)}};
+  NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / "LICENSE", CorpusLicenseText(packages)));
+  NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / "manifest.json", manifest.dump(2) + "\n"));
+  return manifest;
+}
+
+absl::StatusOr<FetchCorpusResult> FetchCorpus(const FetchCorpusOptions& options_in) {
+  FetchCorpusOptions options = options_in;
+  if (options.out_dir.empty()) return absl::InvalidArgumentError("fetch-corpus: no output folder given");
+  if (options.cache_dir.empty()) options.cache_dir = (fs::path(DefaultCacheRoot()) / "debs").string();
+  if (options.min_word_units < 1) return absl::InvalidArgumentError("min_word_units must be >= 1");
+  NMOE_ASSIGN_OR_RETURN(std::vector<CorpusLanguage> langs, RequestedLanguages(options));
+
+  std::vector<CorpusLanguage> needed = langs;  // English is always needed
+  if (std::none_of(needed.begin(), needed.end(), [](const CorpusLanguage& l) { return l.code == "en"; })) {
+    needed.insert(needed.begin(), *LookupCorpusLanguage("en"));
+  }
+  std::vector<std::string> names;
+  for (const CorpusLanguage& l : needed) names.push_back(l.package);
+  Progress(options, absl::StrCat("resolving ", names.size(), " packages with apt-get --print-uris"));
+  std::vector<DebPackage> debs;
+  const bool have_apt = FindProgram("apt-get").ok();
+  if (have_apt) {
+    NMOE_ASSIGN_OR_RETURN(debs, ResolveDebPackages(names));
+  } else {  // offline fallback: packages already in the cache
+    for (const std::string& name : names) {
+      auto cached = FindCachedDeb(name, options.cache_dir);
+      if (!cached.ok()) {
+        return absl::NotFoundError(
+            absl::StrCat("apt-get is not installed (needed to fetch the corpus packages), and ", cached.status().message()));
+      }
+      debs.push_back(std::move(*cached));
+    }
+    Progress(options, "apt-get not found: using the .deb files already in the cache");
+  }
+  json packages = json::object();
+  for (const CorpusLanguage& l : needed) {
+    for (const DebPackage& d : debs) {
+      if (d.name == l.package) packages[l.code] = {{"package", d.name}, {"version", d.version}, {"sha256", d.sha256}};
+    }
+  }
+
+  FetchCorpusResult result;
+  if (!options.force && OutputMatches(options.out_dir, MakeRequest(options, langs, packages), &result.manifest)) {
+    Progress(options, absl::StrCat(options.out_dir, " is up to date (manifest matches the packages)"));
+    result.reused = true;
+    return result;
+  }
+  if (have_apt) {
+    Progress(options, absl::StrCat("downloading missing packages into ", options.cache_dir));
+    NMOE_RETURN_IF_ERROR(DownloadDebs(debs, options.cache_dir));
+  }
+  fs::path extract_root = fs::path(options.cache_dir) / absl::StrCat("extract.", getpid());
+  std::error_code ec;
+  fs::remove_all(extract_root, ec);
+  absl::Status status;
+  for (const DebPackage& d : debs) {
+    Progress(options, absl::StrCat("unpacking ", d.filename));
+    status = ExtractDeb((fs::path(options.cache_dir) / d.filename).string(), extract_root.string());
+    if (!status.ok()) break;
+  }
+  absl::StatusOr<json> manifest = absl::UnknownError("not built");
+  if (status.ok()) {
+    manifest = BuildCorpusFromHelpRoot((extract_root / "usr/share/libreoffice/help").string(), options, packages);
+  } else {
+    manifest = status;
+  }
+  fs::remove_all(extract_root, ec);
+  if (!manifest.ok()) return manifest.status();
+  result.manifest = std::move(*manifest);
+  return result;
+}
+
+}  // namespace nmoe::data
