@@ -145,20 +145,17 @@ absl::Status DownloadDebs(const std::vector<DebPackage>& packages, const std::st
   return absl::OkStatus();
 }
 
-absl::Status ExtractDeb(const std::string& deb_path, const std::string& dest_dir) {
-  std::error_code ec;
-  fs::create_directories(dest_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dest_dir, ": ", ec.message()));
-  auto run = RunCommand({"dpkg-deb", "-x", deb_path, dest_dir});
+absl::StatusOr<std::string> ReadDebFilesystemTar(const std::string& deb_path) {
+  auto run = RunCommand({"dpkg-deb", "--fsys-tarfile", deb_path});
   if (!run.ok()) {
     if (absl::IsNotFound(run.status())) return absl::NotFoundError("dpkg-deb is not installed");
     return run.status();
   }
   if (run->exit_code != 0) {
-    return absl::DataLossError(absl::StrCat("dpkg-deb -x ", deb_path, " failed (exit ", run->exit_code,
+    return absl::DataLossError(absl::StrCat("dpkg-deb --fsys-tarfile ", deb_path, " failed (exit ", run->exit_code,
                                             "): ", absl::StripAsciiWhitespace(run->err)));
   }
-  return absl::OkStatus();
+  return std::move(run->out);
 }
 
 }  // namespace nmoe::data

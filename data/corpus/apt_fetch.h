@@ -1,5 +1,5 @@
 // Getting Debian packages without root: `apt-get download` into a cache folder and
-// `dpkg-deb -x` to unpack them.
+// `dpkg-deb --fsys-tarfile` to read their files.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +37,9 @@ bool IsCached(const DebPackage& package, const std::string& cache_dir);
 // fetch (network), DATA_LOSS on a size/hash mismatch, with apt's own error lines.
 absl::Status DownloadDebs(const std::vector<DebPackage>& packages, const std::string& cache_dir);
 
-// Unpacks the .deb's files into `dest_dir` (created; must not exist or be empty).
-absl::Status ExtractDeb(const std::string& deb_path, const std::string& dest_dir);
+// The .deb's file system as an uncompressed tar archive in memory
+// (`dpkg-deb --fsys-tarfile`): no unpacking to disk, which on a busy disk costs more
+// than all the parsing. Read it with ForEachTarFile (tar_reader.h).
+absl::StatusOr<std::string> ReadDebFilesystemTar(const std::string& deb_path);
 
 }  // namespace nmoe::data

@@ -9,12 +9,48 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "data/corpus/help_text.h"
+#include "data/corpus/tar_reader.h"
 #include "data/hash.h"
 
 namespace nmoe::data {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+absl::StatusOr<HelpPage> MakePage(std::string path, std::string_view html, std::string_view origin) {
+  auto lines = ExtractHelpPageLines(html);
+  if (!lines.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(origin), ": ", lines.status().message()));
+  }
+  return HelpPage{std::move(path), std::move(*lines)};
+}
+
+void SortByPath(std::vector<HelpPage>* pages) {
+  std::sort(pages->begin(), pages->end(), [](const HelpPage& a, const HelpPage& b) { return a.path < b.path; });
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<HelpPage>> ReadHelpPagesFromTar(std::string_view tar, const std::string& help_dir) {
+  const std::string root = absl::StrCat("usr/share/libreoffice/help/", help_dir, "/");
+  const std::string text_root = root + "text/";
+  std::vector<HelpPage> pages;
+  absl::Status status = ForEachTarFile(tar, [&](std::string_view path, std::string_view content) -> absl::Status {
+    if (path.substr(0, text_root.size()) != text_root || path.size() < 5 || path.substr(path.size() - 5) != ".html") {
+      return absl::OkStatus();
+    }
+    NMOE_ASSIGN_OR_RETURN(HelpPage page, MakePage(std::string(path.substr(root.size())), content, path));
+    pages.push_back(std::move(page));
+    return absl::OkStatus();
+  });
+  NMOE_RETURN_IF_ERROR(status);
+  if (pages.empty()) return absl::NotFoundError(absl::StrCat("the package holds no pages under ", text_root));
+  SortByPath(&pages);
+  return pages;
+}
 
 absl::StatusOr<std::vector<HelpPage>> ReadHelpTree(const std::string& help_lang_dir) {
   fs::path text_dir = fs::path(help_lang_dir) / "text";
@@ -36,9 +72,9 @@ absl::StatusOr<std::vector<HelpPage>> ReadHelpTree(const std::string& help_lang_
     std::stringstream content;
     content << in.rdbuf();
     if (!in) return absl::InternalError(absl::StrCat("cannot read ", file.string()));
-    auto lines = ExtractHelpPageLines(content.str());
-    if (!lines.ok()) return absl::InvalidArgumentError(absl::StrCat(file.string(), ": ", lines.status().message()));
-    pages.push_back({fs::relative(file, help_lang_dir).generic_string(), std::move(*lines)});
+    NMOE_ASSIGN_OR_RETURN(HelpPage page,
+                          MakePage(fs::relative(file, help_lang_dir).generic_string(), content.str(), file.string()));
+    pages.push_back(std::move(page));
   }
   return pages;
 }

@@ -31,6 +31,11 @@ struct HelpPage {
 // NOT_FOUND (no text/ folder), INVALID_ARGUMENT naming the page that failed.
 absl::StatusOr<std::vector<HelpPage>> ReadHelpTree(const std::string& help_lang_dir);
 
+// Extracts the pages of one language from a package's file-system tar (see
+// ReadDebFilesystemTar): members usr/share/libreoffice/help/<help_dir>/text/**.html.
+// NOT_FOUND when the archive holds no such page.
+absl::StatusOr<std::vector<HelpPage>> ReadHelpPagesFromTar(std::string_view tar, const std::string& help_dir);
+
 struct CleanOptions {
   int min_word_units = 5;     // see WordUnits()
   uint64_t sample_bytes = 0;  // 0: everything; else stop after this many kept bytes

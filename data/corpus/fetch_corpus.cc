@@ -136,12 +136,15 @@ std::string CorpusLicenseText(const json& packages) {
   return text;
 }
 
-absl::StatusOr<json> BuildCorpusFromHelpRoot(const std::string& help_root, const FetchCorpusOptions& options,
-                                             const json& packages) {
+namespace {
+
+using PageSource = std::function<absl::StatusOr<std::vector<HelpPage>>(const CorpusLanguage&)>;
+
+absl::StatusOr<json> BuildCorpus(const FetchCorpusOptions& options, const json& packages, const PageSource& source) {
   NMOE_ASSIGN_OR_RETURN(std::vector<CorpusLanguage> langs, RequestedLanguages(options));
   const fs::path out_dir(options.out_dir);
   Progress(options, "reading en-US pages (reference for untranslated lines)");
-  NMOE_ASSIGN_OR_RETURN(std::vector<HelpPage> english, ReadHelpTree((fs::path(help_root) / "en-US").string()));
+  NMOE_ASSIGN_OR_RETURN(std::vector<HelpPage> english, source(*LookupCorpusLanguage("en")));
   CleanOptions clean;
   clean.min_word_units = options.min_word_units;
   clean.sample_bytes = options.sample_bytes;
@@ -151,7 +154,7 @@ absl::StatusOr<json> BuildCorpusFromHelpRoot(const std::string& help_root, const
   for (const CorpusLanguage& lang : langs) {
     std::vector<HelpPage> own;
     if (lang.code != "en") {
-      NMOE_ASSIGN_OR_RETURN(own, ReadHelpTree((fs::path(help_root) / lang.help_dir).string()));
+      NMOE_ASSIGN_OR_RETURN(own, source(lang));
     }
     const std::vector<HelpPage>& pages = lang.code == "en" ? english : own;
     CleanCorpus corpus = CleanLanguage(pages, lang.code == "en" ? nullptr : &english, clean);
@@ -192,6 +195,15 @@ absl::StatusOr<json> BuildCorpusFromHelpRoot(const std::string& help_root, const
   NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / "LICENSE", CorpusLicenseText(packages)));
   NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / "manifest.json", manifest.dump(2) + "\n"));
   return manifest;
+}
+
+}  // namespace
+
+absl::StatusOr<json> BuildCorpusFromHelpRoot(const std::string& help_root, const FetchCorpusOptions& options,
+                                             const json& packages) {
+  return BuildCorpus(options, packages, [&](const CorpusLanguage& lang) {
+    return ReadHelpTree((fs::path(help_root) / lang.help_dir).string());
+  });
 }
 
 absl::StatusOr<FetchCorpusResult> FetchCorpus(const FetchCorpusOptions& options_in) {
@@ -240,24 +252,19 @@ absl::StatusOr<FetchCorpusResult> FetchCorpus(const FetchCorpusOptions& options_
     Progress(options, absl::StrCat("downloading missing packages into ", options.cache_dir));
     NMOE_RETURN_IF_ERROR(DownloadDebs(debs, options.cache_dir));
   }
-  fs::path extract_root = fs::path(options.cache_dir) / absl::StrCat("extract.", getpid());
-  std::error_code ec;
-  fs::remove_all(extract_root, ec);
-  absl::Status status;
-  for (const DebPackage& d : debs) {
-    Progress(options, absl::StrCat("unpacking ", d.filename));
-    status = ExtractDeb((fs::path(options.cache_dir) / d.filename).string(), extract_root.string());
-    if (!status.ok()) break;
-  }
-  absl::StatusOr<json> manifest = absl::UnknownError("not built");
-  if (status.ok()) {
-    manifest = BuildCorpusFromHelpRoot((extract_root / "usr/share/libreoffice/help").string(), options, packages);
-  } else {
-    manifest = status;
-  }
-  fs::remove_all(extract_root, ec);
-  if (!manifest.ok()) return manifest.status();
-  result.manifest = std::move(*manifest);
+  auto source = [&](const CorpusLanguage& lang) -> absl::StatusOr<std::vector<HelpPage>> {
+    for (const DebPackage& d : debs) {
+      if (d.name != lang.package) continue;
+      Progress(options, absl::StrCat("reading ", d.filename));
+      NMOE_ASSIGN_OR_RETURN(std::string tar, ReadDebFilesystemTar((fs::path(options.cache_dir) / d.filename).string()));
+      auto pages = ReadHelpPagesFromTar(tar, lang.help_dir);
+      if (!pages.ok()) return absl::Status(pages.status().code(), absl::StrCat(d.filename, ": ", pages.status().message()));
+      return pages;
+    }
+    return absl::InternalError(absl::StrCat("no package resolved for ", lang.code));
+  };
+  NMOE_ASSIGN_OR_RETURN(json manifest, BuildCorpus(options, packages, source));
+  result.manifest = std::move(manifest);
   return result;
 }
 
