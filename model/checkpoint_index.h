@@ -19,8 +19,8 @@
 
 namespace nmoe::safetensors {
 
-inline constexpr std::string_view kSingleFileName = "model.safetensors";
-inline constexpr std::string_view kIndexFileName = "model.safetensors.index.json";
+inline constexpr char kSingleFileName[] = "model.safetensors";
+inline constexpr char kIndexFileName[] = "model.safetensors.index.json";
 
 // Every tensor of a checkpoint, whichever file holds it. Immutable; thread-safe reads.
 class Checkpoint {

@@ -45,7 +45,7 @@ enum class DType {
 };
 
 // "F32" for kF32 and so on.
-std::string_view DTypeName(DType dtype);
+const char* DTypeName(DType dtype);
 // The inverse of DTypeName; nullopt for names outside the list above.
 std::optional<DType> ParseDType(std::string_view name);
 // Bytes per element: 1, 2, 4 or 8.
@@ -120,7 +120,7 @@ struct ParsedHeader {
   std::map<std::string, std::string> metadata;
 };
 absl::StatusOr<ParsedHeader> ParseFileImage(std::span<const std::byte> image,
-                                            std::string_view label);
+                                            const std::string& label);
 
 // A tensor to write: raw little-endian, row-major bytes owned by the caller.
 struct TensorView {
