@@ -34,7 +34,7 @@ absl::StatusOr<nmoe::v1::JobSpec> BuildSpec(const SubmitFlags& flags, const CLI:
   }
   if (spec.kind_case() == nmoe::v1::JobSpec::KIND_NOT_SET) {
     return UsageError(
-        fmt::format("{}: the job spec sets none of profile, allocate, train, evaluate, pipeline",
+        fmt::format("{}: the job spec sets none of profile, allocate, train, evaluate, pipeline, pretrain",
                     flags.file.empty() ? "submit (no -f FILE)" : flags.file));
   }
   return spec;

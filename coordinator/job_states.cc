@@ -44,6 +44,7 @@ v1::JobKind KindOf(const v1::JobSpec& spec) {
     case v1::JobSpec::kTrain: return v1::JOB_KIND_TRAIN;
     case v1::JobSpec::kEvaluate: return v1::JOB_KIND_EVALUATE;
     case v1::JobSpec::kPipeline: return v1::JOB_KIND_PIPELINE;
+    case v1::JobSpec::kPretrain: return v1::JOB_KIND_PRETRAIN;
     case v1::JobSpec::KIND_NOT_SET: break;
   }
   return v1::JOB_KIND_UNSPECIFIED;

@@ -198,11 +198,49 @@ absl::Status CheckEvaluate(const std::string& f, const v1::EvaluateSpec& e) {
   return CheckRange(f + ".sequence_length", e.sequence_length(), 0, 131'072);
 }
 
+bool IsPresetName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!absl::ascii_islower(static_cast<unsigned char>(c)) && !absl::ascii_isdigit(static_cast<unsigned char>(c)) &&
+        c != '-' && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// `inside_pipeline`: corpora and held-out text may come from the pipeline.
+absl::Status CheckPretrain(const std::string& f, const v1::PretrainSpec& p, bool inside_pipeline) {
+  if (!p.preset().empty() && !p.config_path().empty()) {
+    return Bad(f + ".config_path", "give either a preset or a config_path, not both");
+  }
+  if (p.preset().empty() && p.config_path().empty()) return Bad(f + ".preset", "a preset or a config_path is required");
+  if (!p.preset().empty() && !IsPresetName(p.preset())) {
+    return Bad(f + ".preset", StrCat("'", p.preset(), "' is not a preset name (lowercase letters, digits, - and _)"));
+  }
+  NMOE_RETURN_IF_ERROR(CheckPath(f + ".config_path", p.config_path(), false));
+  NMOE_RETURN_IF_ERROR(CheckPath(f + ".tokenizer_path", p.tokenizer_path(), false));
+  if (!p.tokenizer_path().empty() && p.tokenizer_vocab_size() != 0) {
+    return Bad(f + ".tokenizer_vocab_size", "applies only when a tokenizer is trained (tokenizer_path empty)");
+  }
+  if (p.tokenizer_vocab_size() != 0) {
+    NMOE_RETURN_IF_ERROR(CheckRange(f + ".tokenizer_vocab_size", p.tokenizer_vocab_size(), 512, 1'000'000));
+  }
+  if (!p.has_stage()) return Bad(f + ".stage", "is required (at least its steps)");
+  NMOE_RETURN_IF_ERROR(CheckStage(f + ".stage", p.stage(), !inside_pipeline));
+  const auto trainable = p.stage().trainable();
+  if (trainable != v1::TRAINABLE_UNSPECIFIED && trainable != v1::TRAINABLE_ALL) {
+    return Bad(f + ".stage.trainable", "pretraining trains all weights (leave it unset or ALL)");
+  }
+  NMOE_RETURN_IF_ERROR(CheckCorpora(f + ".heldout", p.heldout(), 0, nullptr));
+  return CheckPath(f + ".output_path", p.output_path(), !inside_pipeline);
+}
+
 absl::Status CheckPipeline(const std::string& f, const v1::PipelineSpec& p) {
   NMOE_RETURN_IF_ERROR(CheckModel(f + ".base_model", p.base_model(), false));
   if (p.base_model().path().empty()) {
     if (!p.has_pretrain()) return Bad(f + ".pretrain", "is required when base_model.path is empty");
-    NMOE_RETURN_IF_ERROR(CheckStage(f + ".pretrain", p.pretrain(), false));
+    NMOE_RETURN_IF_ERROR(CheckPretrain(f + ".pretrain", p.pretrain(), true));
   } else if (p.has_pretrain()) {
     return Bad(f + ".pretrain", "must be empty when base_model.path is given");
   }
@@ -264,9 +302,10 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec) {
     case v1::JobSpec::kTrain: return CheckTrain("spec.train", spec.train());
     case v1::JobSpec::kEvaluate: return CheckEvaluate("spec.evaluate", spec.evaluate());
     case v1::JobSpec::kPipeline: return CheckPipeline("spec.pipeline", spec.pipeline());
+    case v1::JobSpec::kPretrain: return CheckPretrain("spec.pretrain", spec.pretrain(), false);
     case v1::JobSpec::KIND_NOT_SET: break;
   }
-  return Bad("spec.kind", "one of profile, allocate, train, evaluate or pipeline is required");
+  return Bad("spec.kind", "one of profile, allocate, train, evaluate, pipeline or pretrain is required");
 }
 
 absl::Status ValidateSubmitRequest(const v1::SubmitJobRequest& request) {

@@ -88,7 +88,7 @@ TEST(EnumNamesTest, RoundTripsEveryValue) {
 
 TEST(EnumNamesTest, NameListForHelp) {
   EXPECT_EQ(ShortEnumNameList(nmoe::v1::JobKind_descriptor()),
-            "profile, allocate, train, evaluate, pipeline");
+            "profile, allocate, train, evaluate, pipeline, pretrain");
   EXPECT_EQ(ShortEnumNameList(nmoe::v1::NeuronCriterion_descriptor()), "ap, lape");
 }
 

@@ -116,14 +116,26 @@ v1::JobSpec PipelineWithPretrain() {
   v1::JobSpec spec = Pipeline();
   auto* p = spec.mutable_pipeline();
   p->clear_base_model();
-  *p->mutable_pretrain() = Stage(10'000, {});  // pretraining corpora come from the pipeline
-  p->mutable_pretrain()->set_trainable(v1::TRAINABLE_ALL);
+  auto* pre = p->mutable_pretrain();
+  pre->set_preset("tiny");
+  *pre->mutable_stage() = Stage(10'000, {});  // pretraining corpora come from the pipeline
+  pre->mutable_stage()->set_trainable(v1::TRAINABLE_ALL);
   // Allocations inside a pipeline take the profile from the pipeline.
   p->add_allocations()->set_strategy(v1::ALLOCATION_STRATEGY_NEURON_GUIDED);
   p->add_allocations()->set_strategy(v1::ALLOCATION_STRATEGY_UNIFORM);
   p->mutable_allocations(1)->set_uniform_experts(2);
   *p->add_stages() = Stage(100, {});
   p->set_output_path("out/pipeline");
+  return spec;
+}
+
+v1::JobSpec Pretrain() {
+  v1::JobSpec spec;
+  auto* p = spec.mutable_pretrain();
+  p->set_preset("small");
+  *p->mutable_stage() = Stage(2000, {"en", "es"});
+  AddCorpus(p->mutable_heldout(), "en");
+  p->set_output_path("out/base");
   return spec;
 }
 
@@ -145,6 +157,7 @@ TEST(ValidateJobSpecTest, ValidSpecOfEveryKindPasses) {
   ExpectValid(Evaluate());
   ExpectValid(Pipeline());
   ExpectValid(PipelineWithPretrain());
+  ExpectValid(Pretrain());
 }
 
 TEST(ValidateJobSpecTest, BoundaryValuesPass) {
@@ -450,9 +463,35 @@ std::vector<InvalidCase> InvalidCases() {
       Edit("PipelineWithoutModelOrPretrain", Pipeline, [](auto& s) { s.mutable_pipeline()->clear_base_model(); },
            "spec.pipeline.pretrain"),
       Edit("PipelineModelAndPretrain", Pipeline,
-           [](auto& s) { *s.mutable_pipeline()->mutable_pretrain() = Stage(10, {}); }, "spec.pipeline.pretrain"),
+           [](auto& s) { *s.mutable_pipeline()->mutable_pretrain()->mutable_stage() = Stage(10, {}); },
+           "spec.pipeline.pretrain"),
       Edit("PipelinePretrainZeroSteps", PipelineWithPretrain,
-           [](auto& s) { s.mutable_pipeline()->mutable_pretrain()->set_steps(0); }, "spec.pipeline.pretrain.steps"),
+           [](auto& s) { s.mutable_pipeline()->mutable_pretrain()->mutable_stage()->set_steps(0); },
+           "spec.pipeline.pretrain.stage.steps"),
+      Edit("PipelinePretrainWithoutPreset", PipelineWithPretrain,
+           [](auto& s) { s.mutable_pipeline()->mutable_pretrain()->clear_preset(); }, "spec.pipeline.pretrain.preset"),
+      // Pretrain.
+      Edit("PretrainPresetAndConfig", Pretrain,
+           [](auto& s) { s.mutable_pretrain()->set_config_path("cfg.json"); }, "spec.pretrain.config_path"),
+      Edit("PretrainBadPresetName", Pretrain, [](auto& s) { s.mutable_pretrain()->set_preset("Big Model"); },
+           "spec.pretrain.preset"),
+      Edit("PretrainWithoutStage", Pretrain, [](auto& s) { s.mutable_pretrain()->clear_stage(); },
+           "spec.pretrain.stage"),
+      Edit("PretrainWithoutCorpora", Pretrain,
+           [](auto& s) { s.mutable_pretrain()->mutable_stage()->clear_corpora(); }, "spec.pretrain.stage.corpora"),
+      Edit("PretrainRoutersOnly", Pretrain,
+           [](auto& s) { s.mutable_pretrain()->mutable_stage()->set_trainable(v1::TRAINABLE_ROUTERS); },
+           "spec.pretrain.stage.trainable"),
+      Edit("PretrainVocabWithTokenizer", Pretrain,
+           [](auto& s) {
+             s.mutable_pretrain()->set_tokenizer_path("tok.json");
+             s.mutable_pretrain()->set_tokenizer_vocab_size(8192);
+           },
+           "spec.pretrain.tokenizer_vocab_size"),
+      Edit("PretrainVocabTooSmall", Pretrain, [](auto& s) { s.mutable_pretrain()->set_tokenizer_vocab_size(10); },
+           "spec.pretrain.tokenizer_vocab_size"),
+      Edit("PretrainWithoutOutput", Pretrain, [](auto& s) { s.mutable_pretrain()->clear_output_path(); },
+           "spec.pretrain.output_path"),
       Edit("PipelineProfileBadTopN", Pipeline,
            [](auto& s) { s.mutable_pipeline()->mutable_profile()->set_top_n(20'000'000); },
            "spec.pipeline.profile.top_n"),
