@@ -1,0 +1,47 @@
+// The contract between a task kind (pretrain, profile, train, evaluate, ...) and
+// whatever runs it: `nmoe-run` in one process, or nmoe-worker for the coordinator.
+// Task kinds live in the folders that own the work (trainer/, profiler/) and are
+// registered by kind; runners never know their details.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "nmoe/v1/job.pb.h"
+#include "nmoe/v1/worker_service.pb.h"
+
+namespace nmoe {
+
+struct TaskContext {
+  v1::Task task;                  // job id, attempt, rank, world size and the spec
+  std::filesystem::path work_dir;  // relative paths in the spec resolve against it
+  // Progress of the current stage; the runner forwards it (ReportProgress, a bar).
+  // Called at most a few times a second (see ProgressMeter). Never null.
+  std::function<void(const v1::Progress&)> report_progress;
+  // A line for the job's log. Never null.
+  std::function<void(v1::LogLevel, const std::string&)> log;
+  // Set when the run must stop (cancel, SIGTERM, lost lease). Tasks poll it
+  // between steps, save what lets them resume, and return absl::CancelledError.
+  const std::atomic<bool>* stop = nullptr;
+
+  bool StopRequested() const { return stop != nullptr && stop->load(std::memory_order_relaxed); }
+  // `path` as given when absolute, else under work_dir.
+  std::filesystem::path Resolve(const std::string& path) const;
+  void Info(const std::string& text) const { log(v1::LOG_LEVEL_INFO, text); }
+  void Warn(const std::string& text) const { log(v1::LOG_LEVEL_WARNING, text); }
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  // Runs to completion. OK: done, outputs written. CANCELLED: stopped on request,
+  // resumable from what it saved. Any other code: failed, with a message naming
+  // the cause (the job's events show it). Never throws.
+  virtual absl::Status Run(TaskContext& ctx) = 0;
+};
+
+}  // namespace nmoe
