@@ -53,6 +53,12 @@ absl::Status Tokenizer::Impl::BuildVocab(const TokenizerSpec& spec) {
   int32_t size = 0;
   for (const auto& [token, id] : spec.vocab) size = std::max(size, id + 1);
   for (const AddedToken& t : spec.added_tokens) size = std::max(size, t.id + 1);
+  // Ids index dense tables: refuse absurd ones instead of allocating them.
+  const size_t entries = spec.vocab.size() + spec.added_tokens.size();
+  if (static_cast<size_t>(size) > 4 * entries + 1024 || size > (1 << 24)) {
+    return Invalid(absl::StrCat("the largest id is ", size - 1, " but there are only ", entries,
+                                " tokens (ids must be dense, below 2^24)"));
+  }
   tokens.assign(size, {});
   bytes.assign(size, {});
   kinds.assign(size, Kind::kUnassigned);
@@ -161,8 +167,11 @@ absl::Status Tokenizer::Impl::Build(TokenizerSpec spec) {
   }
   has_template = spec.has_template;
   single_template = spec.single_template;
-  NMOE_ASSIGN_OR_RETURN(PreTokenizer p, PreTokenizer::Create(spec));
-  pre_tokenizer.emplace(std::move(p));
+  absl::StatusOr<PreTokenizer> p = PreTokenizer::Create(spec);
+  if (!p.ok()) {
+    return absl::Status(p.status().code(), absl::StrCat("tokenizer.json: pre_tokenizer: ", p.status().message()));
+  }
+  pre_tokenizer.emplace(*std::move(p));
   FindBosEos();
   return absl::OkStatus();
 }
