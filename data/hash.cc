@@ -28,17 +28,30 @@ void Sha256::Update(std::string_view bytes) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
 }
 
-std::string Sha256::HexDigest() {
+std::string Sha256::Digest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest, &len);
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+std::string Sha256::HexDigest() { return ToHex(Digest()); }
+
+std::string ToHex(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 15]);
+  hex.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
   }
   return hex;
+}
+
+std::string Sha256Digest(std::string_view bytes) {
+  Sha256 h;
+  h.Update(bytes);
+  return h.Digest();
 }
 
 std::string Sha256Hex(std::string_view bytes) {

@@ -13,6 +13,12 @@ namespace nmoe::data {
 // Stable across platforms and releases: the corpus splits and sample order depend on it.
 uint64_t Fnv1a64(std::string_view bytes);
 
+// Lowercase hex of raw bytes.
+std::string ToHex(std::string_view bytes);
+
+// Raw 32-byte SHA-256 of the bytes.
+std::string Sha256Digest(std::string_view bytes);
+
 // Lowercase hex SHA-256 of the bytes.
 std::string Sha256Hex(std::string_view bytes);
 
@@ -27,7 +33,9 @@ class Sha256 {
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   void Update(std::string_view bytes);
-  std::string HexDigest();  // finishes; the object must not be updated afterwards
+  // Finish the hash; the object must not be updated afterwards.
+  std::string Digest();     // 32 raw bytes
+  std::string HexDigest();  // 64 lowercase hex digits
 
  private:
   void* ctx_;  // EVP_MD_CTX
