@@ -1,4 +1,4 @@
-#include "coordinator/job_validation.h"
+#include "common/job_validation.h"
 
 #include <cmath>
 #include <set>
@@ -7,9 +7,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "coordinator/job_states.h"
 
-namespace nmoe::coordinator {
+namespace nmoe {
 namespace {
 
 using absl::StrCat;
@@ -322,4 +321,4 @@ absl::Status ValidateSubmitRequest(const v1::SubmitJobRequest& request) {
   return ValidateJobSpec(request.spec());
 }
 
-}  // namespace nmoe::coordinator
+}  // namespace nmoe

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "nmoe/v1/jobs_service.pb.h"
 
-namespace nmoe::coordinator {
+namespace nmoe {
 
 absl::Status ValidateJobSpec(const v1::JobSpec& spec);
 absl::Status ValidateSubmitRequest(const v1::SubmitJobRequest& request);
@@ -18,4 +18,4 @@ absl::Status ValidateSubmitRequest(const v1::SubmitJobRequest& request);
 // 2-8 letters or digits ("en", "zh", "pt-BR", "zh-Hans").
 bool IsLanguageCode(const std::string& code);
 
-}  // namespace nmoe::coordinator
+}  // namespace nmoe

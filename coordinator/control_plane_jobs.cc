@@ -8,7 +8,7 @@
 #include "common/status_macros.h"
 #include "coordinator/control_plane.h"
 #include "coordinator/job_states.h"
-#include "coordinator/job_validation.h"
+#include "common/job_validation.h"
 
 namespace nmoe::coordinator {
 namespace {

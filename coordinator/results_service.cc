@@ -1,6 +1,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/paging.h"
-#include "coordinator/job_validation.h"
+#include "common/job_validation.h"
 #include "coordinator/services.h"
 #include "coordinator/unary_call.h"
 

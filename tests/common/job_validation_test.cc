@@ -1,4 +1,4 @@
-#include "coordinator/job_validation.h"
+#include "common/job_validation.h"
 
 #include <cmath>
 #include <functional>
@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace nmoe::coordinator {
+namespace nmoe {
 namespace {
 
 void AddCorpus(google::protobuf::RepeatedPtrField<v1::Corpus>* corpora, const std::string& lang) {
@@ -564,4 +564,4 @@ TEST(IsLanguageCodeTest, RejectsEverythingElse) {
 }
 
 }  // namespace
-}  // namespace nmoe::coordinator
+}  // namespace nmoe
