@@ -10,6 +10,9 @@ logits and selected activations to a safetensors file.
 Usage:
   reference_llama.py --checkpoint DIR --ids IDS.json --out OUT.safetensors
                      [--dtype float32|float64] [--threads N]
+  reference_llama.py --jobs JOBS.json [--threads N]
+JOBS.json: a list of {"checkpoint": DIR, "ids": IDS.json, "out": PATH, "dtype": D}, run
+in one process (torch's import dominates a run).
 IDS.json: {"ids": [[...], ...], "mask": [[1, 0, ...], ...] (optional),
            "positions": [[...], ...] (optional), "capture": ["1.gate_proj", ...]}
 Output tensors (F32 or F64): "logits" [B,T,V], and "<layer>.<component>" for each capture
@@ -190,20 +193,12 @@ def forward(cfg, w, ids, mask, positions, dtype, capture):
     return x @ head.t(), captured
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--ids", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    with open(os.path.join(a.checkpoint, "config.json")) as f:
+def run(checkpoint, ids_path, out_path, dtype_name):
+    with open(os.path.join(checkpoint, "config.json")) as f:
         cfg = json.load(f)
     assert cfg["model_type"] in ("llama", "qwen2"), cfg["model_type"]
     assert cfg.get("hidden_act", "silu") == "silu"
-    with open(a.ids) as f:
+    with open(ids_path) as f:
         req = json.load(f)
     ids = torch.tensor(req["ids"], dtype=torch.int64)
     mask = torch.tensor(req["mask"], dtype=torch.int64) if req.get("mask") else None
@@ -211,13 +206,33 @@ def main():
         positions = torch.tensor(req["positions"], dtype=torch.int64)
     else:
         positions = torch.arange(ids.shape[1])[None].expand(ids.shape[0], -1)
-    dtype = torch.float32 if a.dtype == "float32" else torch.float64
+    dtype = {"float32": torch.float32, "float64": torch.float64}[dtype_name]
     with torch.no_grad():
-        logits, captured = forward(cfg, read_checkpoint(a.checkpoint), ids, mask, positions, dtype,
+        logits, captured = forward(cfg, read_checkpoint(checkpoint), ids, mask, positions, dtype,
                                    set(req.get("capture", [])))
     out = {"logits": logits}
     out.update(captured)
-    write_safetensors(a.out, out)
+    write_safetensors(out_path, out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--ids")
+    ap.add_argument("--out")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--jobs")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.jobs:
+        with open(a.jobs) as f:
+            for job in json.load(f):
+                run(job["checkpoint"], job["ids"], job["out"], job.get("dtype", "float32"))
+    else:
+        if not (a.checkpoint and a.ids and a.out):
+            ap.error("--checkpoint, --ids and --out are required without --jobs")
+        run(a.checkpoint, a.ids, a.out, a.dtype)
 
 
 if __name__ == "__main__":
