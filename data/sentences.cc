@@ -96,11 +96,13 @@ std::vector<std::string> SplitSentences(std::string_view paragraph, std::string_
     const bool at_end = i == cps.size();
     const bool space_after = at_end || cps[i].cp == ' ';
     bool boundary = cjk || space_after;
-    if (boundary && !cjk && only_periods && i - run_begin == 1 && !at_end) {
-      size_t next = i + 1;  // first code point of the next word
-      uint32_t n = next < cps.size() ? cps[next].cp : 0;
-      bool lower_or_digit = (n >= 'a' && n <= 'z') || (n >= '0' && n <= '9');
-      if (lower_or_digit || AfterAbbreviation(cps, run_begin)) boundary = false;
+    if (boundary && !cjk && !at_end) {
+      // cps[i] is the single space after the run; the next word starts at i + 1.
+      uint32_t n = i + 1 < cps.size() ? cps[i + 1].cp : 0;
+      bool continues = (n >= 'a' && n <= 'z') || (n >= '0' && n <= '9') || n == '-' || n == 0x2013 || n == 0x2014 ||
+                       n == ',' || n == ':';
+      bool abbreviation = only_periods && i - run_begin == 1 && AfterAbbreviation(cps, run_begin);
+      if (continues || abbreviation) boundary = false;
     }
     if (boundary) emit(at_end ? text.size() : cps[i].begin);
   }

@@ -20,9 +20,11 @@ using Encoder = std::function<std::vector<int32_t>(std::string_view)>;
 // - CJK terminators 。！？ (U+3002, U+FF01, U+FF1F) end a sentence right after them.
 // - '!', '?', '…' (U+2026), and for Greek also ';' and U+037E (the Greek question
 //   mark), end a sentence when followed by whitespace or the end of the text.
-// - '.' does the same, except after an abbreviation-like word (a single letter as in
-//   "J." or "p.", or a word with an inner period as in "e.g.", "z.B.", "т.е.") and
-//   except when the next word starts with a lowercase ASCII letter or a digit.
+// - Except when the next word starts with a lowercase ASCII letter, a digit, a dash
+//   (- – —), ',' or ':' (the sentence goes on: "approx. three", "Options… – Calc").
+// - A single '.' also does not end a sentence after an abbreviation-like word (a
+//   single letter as in "J." or "p.", or a word with an inner period as in "e.g.",
+//   "z.B.", "т.е.").
 // - A run of terminators ("?!", "...") counts as one; closing quotes and brackets
 //   right after it (" ' ” ’ » ) ] 」 』 ） 】) stay with the sentence.
 // Sentences are trimmed; empty ones are dropped.

@@ -40,6 +40,7 @@ absl::StatusOr<ShardBuildResult> TokenizeToShards(const std::vector<std::string>
       ++result.documents;
       result.tokens += ids.size();
       result.bytes_in += doc->text.size();
+      for (char c : doc->text) result.chars_in += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
       if (writer->num_tokens() >= options.max_tokens_per_shard) NMOE_RETURN_IF_ERROR(finish());
     }
   }

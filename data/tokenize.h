@@ -22,6 +22,7 @@ struct ShardBuildResult {
   uint64_t documents = 0;
   uint64_t tokens = 0;
   uint64_t bytes_in = 0;  // UTF-8 bytes of the documents
+  uint64_t chars_in = 0;  // code points of the documents
 };
 
 // Reads every document of every input (formats as in text_reader.h), encodes it and

@@ -4,9 +4,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "data/corpus/fetch_corpus.h"
+#include "data/sentences.h"
+#include "data/token_shard.h"
 #include "data/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -18,6 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using nlohmann::json;
 
 std::string Binary() {
   const char* b = std::getenv("NMOE_BUILD_DIR");
@@ -118,6 +122,93 @@ TEST(DataCliTest, CommittedSampleIsPrefixOfFullCorpus) {
     EXPECT_EQ(m["languages"][lang]["bytes"].get<uint64_t>(), size) << lang;
     ExpectPrefix(committed, full, lang);
   }
+}
+
+// A real tokenizer.json (Hugging Face format) with the byte-level alphabet and no
+// merges: token id b for byte b, so every shard can be checked byte by byte.
+std::string WriteByteTokenizer(const testing::TempDir& tmp) {
+  std::vector<uint32_t> cps(256);
+  uint32_t extra = 256;
+  for (uint32_t b = 0; b < 256; ++b) {
+    bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    cps[b] = printable ? b : extra++;
+  }
+  json vocab = json::object();
+  for (uint32_t b = 0; b < 256; ++b) {
+    std::string token;
+    uint32_t cp = cps[b];
+    if (cp < 0x80) {
+      token.push_back(static_cast<char>(cp));
+    } else {
+      token.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      token.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+    vocab[token] = b;
+  }
+  auto added = [](int id, const char* content) {
+    return json{{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+                {"normalized", false}, {"special", true}};
+  };
+  json tok = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
+              {"added_tokens", {added(256, "<|begin_of_text|>"), added(257, "<|end_of_text|>")}},
+              {"normalizer", nullptr},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+                                 {"use_regex", true}}},
+              {"post_processor", nullptr},
+              {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+                           {"use_regex", true}}},
+              {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+                         {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
+                         {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+                         {"merges", json::array()}}}};
+  std::string path = tmp.file("tokenizer.json");
+  std::ofstream(path) << tok.dump();
+  return path;
+}
+
+TEST(DataCliTest, BuildShardsAndSentencesWithATokenizer) {
+  testing::TempDir tmp;
+  const std::string corpus = SourceDir() + "/tests/data/corpus";
+  const std::string tokenizer = WriteByteTokenizer(tmp);
+  auto r = RunCommand({Binary(), "build-shards", "--corpus", corpus, "--langs", "el,zh", "--splits",
+                       "train,validation", "--tokenizer", tokenizer, "--out", tmp.file("shards")});
+  ASSERT_TRUE(r.ok());
+  if (r->exit_code != 0 && r->err.find("built without nmoe::tokenizer") != std::string::npos) {
+    GTEST_SKIP() << r->err;
+  }
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  std::ifstream in(tmp.file("shards/index.json"));
+  json index = json::parse(in);
+  EXPECT_EQ(index["tokenizer"]["vocab_size"], 258);
+  EXPECT_EQ(index["tokenizer"]["bos_id"], 256);
+  for (const char* lang : {"el", "zh"}) {
+    for (const char* split : {"train", "validation"}) {
+      auto lines = Lines(fs::path(corpus) / lang / (std::string(split) + ".txt"));
+      const json& entry = index["languages"][lang][split];
+      ASSERT_EQ(entry["shards"].size(), 1u);
+      auto shard = TokenShard::Open(tmp.file("shards/" + entry["shards"][0].get<std::string>()));
+      ASSERT_TRUE(shard.ok()) << shard.status();
+      EXPECT_EQ((*shard)->token_bytes(), 2u);
+      ASSERT_EQ((*shard)->num_documents(), lines.size());
+      for (size_t d = 0; d < lines.size(); ++d) {
+        std::vector<int32_t> expected(lines[d].begin(), lines[d].end());
+        for (int32_t& id : expected) id &= 0xFF;
+        ASSERT_EQ((*shard)->Document(d), expected) << lang << "/" << split << " line " << d + 1;
+      }
+    }
+  }
+  // Profiling sentences with the token filter: at most 80 ids (= bytes) each.
+  auto s = RunCommand({Binary(), "sentences", "--corpus", corpus, "--split", "train", "--langs", "el,zh,en",
+                       "--count", "40", "--tokenizer", tokenizer, "--max-tokens", "80", "--seed", "7", "--out",
+                       tmp.file("sentences.jsonl")});
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->exit_code, 0) << s->err;
+  auto set = ReadSentenceSet(tmp.file("sentences.jsonl"));
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->size(), 120u);
+  EXPECT_EQ((*set)[0].lang, "el");
+  EXPECT_EQ((*set)[119].lang, "en");
+  for (const LabeledSentence& x : *set) EXPECT_LE(x.text.size(), 80u) << x.text;
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ TEST(SplitSentencesTest, EnglishPunctuationAndAbbreviations) {
   EXPECT_THAT(SplitSentences("Wait... What?! \"Quoted.\" (Bracketed.) End", "en"),
               ElementsAre("Wait...", "What?!", "\"Quoted.\"", "(Bracketed.)", "End"));
   EXPECT_THAT(SplitSentences("  spaced\n\tout .  ", "en"), ElementsAre("spaced out ."));
+  // A menu path with an ellipsis goes on after a dash.
+  EXPECT_THAT(SplitSentences("Wählen Sie Extras – Optionen… – LibreOffice Calc. Dann OK!", "de"),
+              ElementsAre("Wählen Sie Extras – Optionen… – LibreOffice Calc.", "Dann OK!"));
   EXPECT_THAT(SplitSentences("", "en"), ElementsAre());
 }
 
