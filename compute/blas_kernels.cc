@@ -162,7 +162,7 @@ BlasKernelReport EnsureBestBlasKernels(int argc, char** argv, const BlasKernelOp
     if (report.self_check.passed) {
       report.action = "switched";
       report.reason = absl::StrCat("switched from ", report.previous.empty() ? "?" : report.previous, " to ",
-                                   blas.corename, "; self-check passed (", report.self_check.detail, ")");
+                                   blas.corename);
       return report;
     }
     spdlog::warn("blas: kernel family {} failed the start-up self-check ({}); restarting with the library's own choice",
@@ -174,8 +174,6 @@ BlasKernelReport EnsureBestBlasKernels(int argc, char** argv, const BlasKernelOp
     return report;
   }
 
-  report.self_checked = true;
-  report.self_check = RunGemmSelfCheck(gemm, options.bound);
   if (marker && parts[0] == "rejected") {
     report.action = "rejected";
     report.family = parts[1];
@@ -199,6 +197,9 @@ BlasKernelReport EnsureBestBlasKernels(int argc, char** argv, const BlasKernelOp
       report.reason = absl::StrCat(decision.reason, " (restart failed: kept ", blas.corename, ")");
     }
   }
+  // The kernels this process keeps (no switch to undo if they fail).
+  report.self_checked = true;
+  report.self_check = RunGemmSelfCheck(gemm, options.bound);
   if (!report.self_check.passed) {
     spdlog::warn("blas: the GEMM in use ({}) fails the self-check: {}; nothing to fall back to",
                  DescribeBlas(blas), report.self_check.detail);
