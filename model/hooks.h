@@ -39,6 +39,7 @@ class HookMask {
   // Every component of every layer.
   static HookMask All(int64_t num_layers);
 
+  // Out-of-range layers are ignored (never wanted).
   void Set(int64_t layer, Component c, bool wanted = true);
   // `c` in every layer.
   void SetComponent(Component c, bool wanted = true);

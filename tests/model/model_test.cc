@@ -273,6 +273,21 @@ TEST(CausalLmTest, Bf16WeightsAndAutocastStayCloseToFp32) {
   EXPECT_LT(autocast_err, 0.03) << "autocast";
   EXPECT_GT(autocast_err, 0.0);  // it really ran in lower precision
   std::printf("bf16 weights: max|d|/max|ref| = %.3g; autocast bf16: %.3g\n", bf16_err, autocast_err);
+
+  // Training under autocast: fp32 master weights get fp32 gradients close to fp32's.
+  fp32->SetHooks(nullptr);
+  auto grad_of = [&](bool autocast) {
+    fp32->zero_grad();
+    CpuAutocast guard(autocast);
+    auto out = fp32->Forward(ids);
+    EXPECT_TRUE(out.ok());
+    NextTokenLoss(out->logits_BTV, ids)->mean.backward();
+    return fp32->named_parameters()["model.layers.1.mlp.up_proj.weight"].grad().clone();
+  };
+  const at::Tensor g32 = grad_of(false), g16 = grad_of(true);
+  EXPECT_EQ(g16.scalar_type(), at::kFloat);
+  EXPECT_LT(RelErr(g16, g32), 0.05);
+  std::printf("autocast gradient (layer 1 up_proj): %.3g\n", RelErr(g16, g32));
 }
 
 TEST(CausalLmTest, BackwardReachesEveryParameter) {
