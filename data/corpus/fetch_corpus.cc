@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "data/corpus/apt_fetch.h"
 #include "data/corpus/corpus_builder.h"
+#include "data/corpus/corpus_output.h"
 #include "data/hash.h"
 #include "data/subprocess.h"
 
@@ -26,63 +27,22 @@ void Progress(const FetchCorpusOptions& o, std::string_view message) {
   if (o.progress) o.progress(message);
 }
 
-// Writes `content` to `path` through a temporary file and a rename.
-absl::Status WriteFileAtomic(const fs::path& path, std::string_view content) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", path.parent_path().string(), ": ", ec.message()));
-  fs::path tmp = path;
-  tmp += absl::StrCat(".tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.close();
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<CorpusLanguage>> RequestedLanguages(const FetchCorpusOptions& o) {
+  for (const std::string& code : o.languages) NMOE_RETURN_IF_ERROR(LookupCorpusLanguage(code).status());
   std::vector<CorpusLanguage> out;
   for (const CorpusLanguage& lang : CorpusLanguages()) {
     bool wanted = o.languages.empty() ||
                   std::find(o.languages.begin(), o.languages.end(), lang.code) != o.languages.end();
     if (wanted) out.push_back(lang);
   }
-  for (const std::string& code : o.languages) NMOE_RETURN_IF_ERROR(LookupCorpusLanguage(code).status());
   return out;
 }
 
-json MakeRequest(const FetchCorpusOptions& o, const std::vector<CorpusLanguage>& langs, const json& packages) {
-  json codes = json::array();
-  for (const CorpusLanguage& l : langs) codes.push_back(l.code);
-  return {{"extractor_version", kCorpusExtractorVersion},
-          {"languages", codes},
-          {"min_word_units", o.min_word_units},
-          {"sample_bytes", o.sample_bytes},
-          {"split_percent", {90, 5, 5}},
-          {"packages", packages}};
-}
-
-// True when OUT/manifest.json holds `request` and every file it lists has its size.
-bool OutputMatches(const fs::path& out_dir, const json& request, json* manifest) {
+absl::StatusOr<json> ReadManifest(const fs::path& out_dir) {
   std::ifstream in(out_dir / "manifest.json");
-  if (!in) return false;
   json m = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (m.is_discarded() || !m.contains("request") || m["request"] != request || !m.contains("languages")) return false;
-  std::error_code ec;
-  if (!fs::is_regular_file(out_dir / "LICENSE", ec)) return false;
-  for (const auto& [code, lang] : m["languages"].items()) {
-    if (!lang.contains("splits")) return false;
-    for (const auto& [split, info] : lang["splits"].items()) {
-      fs::path file = out_dir / code / (split + ".txt");
-      if (!info.contains("bytes") || fs::file_size(file, ec) != info["bytes"].get<uint64_t>() || ec) return false;
-    }
-  }
-  *manifest = std::move(m);
-  return true;
+  if (!in || m.is_discarded()) return absl::InternalError(absl::StrCat("cannot read ", out_dir.string(), "/manifest.json"));
+  return m;
 }
 
 }  // namespace
@@ -136,72 +96,13 @@ std::string CorpusLicenseText(const json& packages) {
   return text;
 }
 
-namespace {
-
-using PageSource = std::function<absl::StatusOr<std::vector<HelpPage>>(const CorpusLanguage&)>;
-
-absl::StatusOr<json> BuildCorpus(const FetchCorpusOptions& options, const json& packages, const PageSource& source) {
-  NMOE_ASSIGN_OR_RETURN(std::vector<CorpusLanguage> langs, RequestedLanguages(options));
-  const fs::path out_dir(options.out_dir);
-  Progress(options, "reading en-US pages (reference for untranslated lines)");
-  NMOE_ASSIGN_OR_RETURN(std::vector<HelpPage> english, source(*LookupCorpusLanguage("en")));
-  CleanOptions clean;
-  clean.min_word_units = options.min_word_units;
-  clean.sample_bytes = options.sample_bytes;
-
-  json languages = json::object();
-  std::string content_index;
-  for (const CorpusLanguage& lang : langs) {
-    std::vector<HelpPage> own;
-    if (lang.code != "en") {
-      NMOE_ASSIGN_OR_RETURN(own, source(lang));
-    }
-    const std::vector<HelpPage>& pages = lang.code == "en" ? english : own;
-    CleanCorpus corpus = CleanLanguage(pages, lang.code == "en" ? nullptr : &english, clean);
-    json splits = json::object();
-    uint64_t total_bytes = 0;
-    for (Split s : {Split::kTrain, Split::kValidation, Split::kTest}) {
-      std::string content;
-      for (const std::string& line : corpus.splits[static_cast<size_t>(s)]) absl::StrAppend(&content, line, "\n");
-      NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / lang.code / absl::StrCat(SplitName(s), ".txt"), content));
-      std::string sha = Sha256Hex(content);
-      absl::StrAppend(&content_index, lang.code, "/", SplitName(s), " ", sha, "\n");
-      splits[SplitName(s)] = {
-          {"lines", corpus.splits[static_cast<size_t>(s)].size()}, {"bytes", content.size()}, {"sha256", sha}};
-      total_bytes += content.size();
-    }
-    const CleanStats& st = corpus.stats;
-    languages[lang.code] = {{"package", lang.package},
-                            {"pages", st.pages},
-                            {"pages_used", st.pages_used},
-                            {"lines_extracted", st.lines_extracted},
-                            {"dropped_untranslated", st.dropped_untranslated},
-                            {"dropped_short", st.dropped_short},
-                            {"dropped_duplicate", st.dropped_duplicate},
-                            {"lines", st.kept},
-                            {"bytes", total_bytes},
-                            {"splits", splits}};
-    Progress(options, absl::StrCat(lang.code, ": ", st.pages_used, "/", st.pages, " pages, ", st.lines_extracted,
-                                   " lines extracted, ", st.dropped_untranslated, " untranslated, ", st.dropped_short,
-                                   " short, ", st.dropped_duplicate, " duplicate -> ", st.kept, " lines, ",
-                                   total_bytes, " bytes"));
-  }
-  json manifest = {{"format", "nmoe-corpus/1"},
-                   {"source", "LibreOffice help, Debian packages libreoffice-help-*"},
-                   {"license", "MPL-2.0"},
-                   {"request", MakeRequest(options, langs, packages)},
-                   {"languages", languages},
-                   {"content_sha256", Sha256Hex(content_index)}};
-  NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / "LICENSE", CorpusLicenseText(packages)));
-  NMOE_RETURN_IF_ERROR(WriteFileAtomic(out_dir / "manifest.json", manifest.dump(2) + "\n"));
-  return manifest;
-}
-
-}  // namespace
-
 absl::StatusOr<json> BuildCorpusFromHelpRoot(const std::string& help_root, const FetchCorpusOptions& options,
                                              const json& packages) {
-  return BuildCorpus(options, packages, [&](const CorpusLanguage& lang) {
+  NMOE_ASSIGN_OR_RETURN(std::vector<CorpusLanguage> langs, RequestedLanguages(options));
+  FetchCorpusOptions all = options;
+  all.force = true;
+  CorpusPlan plan = PlanCorpusOutput(all, langs, packages);
+  return WriteCorpusOutput(options, plan, packages, [&](const CorpusLanguage& lang) {
     return ReadHelpTree((fs::path(help_root) / lang.help_dir).string());
   });
 }
@@ -243,14 +144,22 @@ absl::StatusOr<FetchCorpusResult> FetchCorpus(const FetchCorpusOptions& options_
   }
 
   FetchCorpusResult result;
-  if (!options.force && OutputMatches(options.out_dir, MakeRequest(options, langs, packages), &result.manifest)) {
+  CorpusPlan plan = PlanCorpusOutput(options, langs, packages);
+  if (plan.to_build.empty()) {
     Progress(options, absl::StrCat(options.out_dir, " is up to date (manifest matches the packages)"));
     result.reused = true;
+    NMOE_ASSIGN_OR_RETURN(result.manifest, ReadManifest(options.out_dir));
     return result;
   }
   if (have_apt) {
+    std::vector<DebPackage> wanted;
+    for (const DebPackage& d : debs) {
+      bool needed = d.name == LookupCorpusLanguage("en")->package;
+      for (const CorpusLanguage& l : plan.to_build) needed |= d.name == l.package;
+      if (needed) wanted.push_back(d);
+    }
     Progress(options, absl::StrCat("downloading missing packages into ", options.cache_dir));
-    NMOE_RETURN_IF_ERROR(DownloadDebs(debs, options.cache_dir));
+    NMOE_RETURN_IF_ERROR(DownloadDebs(wanted, options.cache_dir));
   }
   auto source = [&](const CorpusLanguage& lang) -> absl::StatusOr<std::vector<HelpPage>> {
     for (const DebPackage& d : debs) {
@@ -263,7 +172,7 @@ absl::StatusOr<FetchCorpusResult> FetchCorpus(const FetchCorpusOptions& options_
     }
     return absl::InternalError(absl::StrCat("no package resolved for ", lang.code));
   };
-  NMOE_ASSIGN_OR_RETURN(json manifest, BuildCorpus(options, packages, source));
+  NMOE_ASSIGN_OR_RETURN(json manifest, WriteCorpusOutput(options, plan, packages, source));
   result.manifest = std::move(manifest);
   return result;
 }

@@ -2,11 +2,10 @@
 //
 // Output layout (docs/data.md):
 //   OUT/<lang>/{train,validation,test}.txt   one paragraph per line, UTF-8, '\n' ended
-//   OUT/manifest.json                        packages, options, counts, SHA-256s
+//   OUT/manifest.json                        settings, packages, counts, SHA-256s
 //   OUT/LICENSE                              MPL-2.0 notice of the source text
-// The manifest is written last; its "request" object (extractor version, options,
-// languages, package SHA-256s) decides reuse: a second run with the same request and
-// intact files only checks and returns.
+// The manifest is written last and decides reuse, per language (corpus_output.h): a
+// second run with the same packages and options only checks and returns.
 #pragma once
 
 #include <cstdint>
@@ -56,10 +55,10 @@ struct FetchCorpusResult {
 
 absl::StatusOr<FetchCorpusResult> FetchCorpus(const FetchCorpusOptions& options);
 
-// Builds the output from already-unpacked help folders (no apt, no dpkg): `help_root`
-// holds one folder per CorpusLanguage::help_dir (en-US always needed for the
-// untranslated-line rule). `packages` goes into the manifest as is. Used by
-// FetchCorpus and by tests on committed fixture pages.
+// Builds the output from already-unpacked help folders (no apt, no dpkg), rebuilding
+// every requested language: `help_root` holds one folder per CorpusLanguage::help_dir
+// (en-US always needed for the untranslated-line rule). `packages` (code -> package
+// object) goes into the manifest as is. For tests on committed fixture pages.
 absl::StatusOr<nlohmann::json> BuildCorpusFromHelpRoot(const std::string& help_root,
                                                        const FetchCorpusOptions& options,
                                                        const nlohmann::json& packages);

@@ -87,7 +87,7 @@ TEST(DataCliTest, FreshSampleMatchesCommittedSampleAndIsReused) {
   EXPECT_THAT(r->err, HasSubstr("wrote"));
   nlohmann::json fresh = Manifest(tmp.file("o"));
   nlohmann::json sample = Manifest(committed);
-  if (fresh["request"]["packages"]["el"] != sample["request"]["packages"]["el"]) {
+  if (fresh["languages"]["el"]["package"] != sample["languages"]["el"]["package"]) {
     GTEST_SKIP() << "Debian's packages changed since tests/data/corpus was made; regenerate it (docs/data.md)";
   }
   for (const char* lang : {"el", "zh"}) {
@@ -102,6 +102,18 @@ TEST(DataCliTest, FreshSampleMatchesCommittedSampleAndIsReused) {
   EXPECT_THAT(again->err, HasSubstr("up to date"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   EXPECT_EQ(Manifest(tmp.file("o")), fresh);
+  // A third language joins the folder; the first two stay, unchanged.
+  auto more = RunCommand({Binary(), "fetch-corpus", "--out", tmp.file("o"), "--langs", "zh,fi", "--sample-bytes",
+                          "20000"});
+  ASSERT_TRUE(more.ok());
+  ASSERT_EQ(more->exit_code, 0) << more->err;
+  EXPECT_THAT(more->err, HasSubstr("zh: up to date"));
+  EXPECT_THAT(more->err, ::testing::Not(HasSubstr("reading libreoffice-help-el")));
+  nlohmann::json merged = Manifest(tmp.file("o"));
+  EXPECT_EQ(merged["languages"]["el"], fresh["languages"]["el"]);
+  EXPECT_EQ(merged["languages"]["zh"], fresh["languages"]["zh"]);
+  EXPECT_TRUE(merged["languages"].contains("fi"));
+  ExpectPrefix(tmp.file("o"), committed, "fi");
 }
 
 // The committed sample is a prefix of the full corpus built by corpus_fetch, and the
@@ -111,8 +123,11 @@ TEST(DataCliTest, CommittedSampleIsPrefixOfFullCorpus) {
   const fs::path committed = fs::path(SourceDir()) / "tests/data/corpus";
   ASSERT_TRUE(fs::exists(full / "manifest.json")) << "run the corpus_fetch test first";
   nlohmann::json m = Manifest(full);
-  if (m["request"]["packages"] != Manifest(committed)["request"]["packages"]) {
-    GTEST_SKIP() << "Debian's packages changed since tests/data/corpus was made; regenerate it (docs/data.md)";
+  nlohmann::json sample = Manifest(committed);
+  for (const auto& [lang, entry] : sample["languages"].items()) {
+    if (m["languages"][lang]["package"] != entry["package"]) {
+      GTEST_SKIP() << "Debian's packages changed since tests/data/corpus was made; regenerate it (docs/data.md)";
+    }
   }
   // Sizes in bytes measured on 4:7.4.7-1+deb12u14 (docs/data.md).
   const std::map<std::string, uint64_t> bytes = {
