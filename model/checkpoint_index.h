@@ -42,7 +42,7 @@ class Checkpoint {
   const Entry* Find(std::string_view name) const;
   // All tensors by name.
   const std::map<std::string, Entry, std::less<>>& entries() const { return entries_; }
-  // The files, in index order of first appearance (one for a single file).
+  // The files, by shard file name (one for a single file).
   const std::vector<std::shared_ptr<const File>>& files() const { return files_; }
   // True when read through an index file.
   bool sharded() const { return sharded_; }

@@ -27,7 +27,8 @@ struct FdCloser {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const File>> File::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not hang (it is then refused as not a regular file).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Errno(errno, "cannot open", path);
   FdCloser closer{fd};
   struct stat st;

@@ -4,7 +4,9 @@
 relative to the data section), used to cross-check nmoe's C++ implementation.
 
 Run with Debian's /usr/bin/python3 (numpy + torch 1.13; the `safetensors` package is not
-installed here). Commands:
+installed here). Arguments: one or more COMMAND PATH pairs (one process, so torch is
+imported once). Each prints "== COMMAND PATH", its problems, then "OK" or
+"N problem(s)"; the exit status is 1 when any command found a problem. Commands:
 
   verify FILE        read FILE (written by nmoe's C++ writer) and compare every tensor
                      with the values expected_tensors() defines; check the layout nmoe
@@ -225,17 +227,23 @@ def write(path):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("verify", "verify-dir", "write"):
+    args = argv[1:]
+    commands = {"verify": verify, "verify-dir": verify_dir, "write": lambda p: write(p) or []}
+    if not args or len(args) % 2 != 0 or any(c not in commands for c in args[::2]):
         print(__doc__)
         return 2
-    if argv[1] == "write":
-        write(argv[2])
-        return 0
-    problems = verify(argv[2]) if argv[1] == "verify" else verify_dir(argv[2])
-    for p in problems:
-        print(p)
-    print("OK" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
+    failed = False
+    for command, path in zip(args[::2], args[1::2]):
+        print(f"== {command} {path}")
+        try:
+            problems = commands[command](path)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            problems = [f"{path}: {type(e).__name__}: {e}"]
+        for p in problems:
+            print(p)
+        print("OK" if not problems else f"{len(problems)} problem(s)")
+        failed = failed or bool(problems)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

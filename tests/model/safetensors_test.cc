@@ -1,6 +1,8 @@
 // safetensors reading and writing (torch-free): round trips, layout, writer validation.
 #include "model/safetensors.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "gmock/gmock.h"
@@ -149,6 +151,9 @@ TEST(Safetensors, OpenErrors) {
   absl::StatusOr<std::shared_ptr<const File>> folder = File::Open(dir.path().string());
   EXPECT_EQ(folder.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(folder.status().message()), HasSubstr("not a regular file"));
+  ASSERT_EQ(mkfifo(dir.file("fifo").c_str(), 0600), 0);  // must not block on open
+  absl::StatusOr<std::shared_ptr<const File>> fifo = File::Open(dir.file("fifo"));
+  EXPECT_THAT(std::string(fifo.status().message()), HasSubstr("not a regular file"));
 }
 
 TEST(SafetensorsWriter, RejectsBadTensorsAndWritesNothing) {
