@@ -1,12 +1,18 @@
 #include "data/corpus/fetch_corpus.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -141,6 +147,18 @@ absl::StatusOr<FetchCorpusResult> FetchCorpus(const FetchCorpusOptions& options_
     for (const DebPackage& d : debs) {
       if (d.name == l.package) packages[l.code] = {{"package", d.name}, {"version", d.version}, {"sha256", d.sha256}};
     }
+  }
+
+  // One writer per output folder: a second process waits, then finds the result.
+  std::error_code ec;
+  fs::create_directories(options.out_dir, ec);
+  const std::string lock_path = (fs::path(options.out_dir) / ".lock").string();
+  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return absl::InternalError(absl::StrCat("cannot open ", lock_path, ": ", std::strerror(errno)));
+  absl::Cleanup unlock = [lock_fd] { close(lock_fd); };  // closing releases the flock
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    Progress(options, absl::StrCat("waiting for another fetch-corpus writing ", options.out_dir));
+    if (flock(lock_fd, LOCK_EX) != 0) return absl::InternalError(absl::StrCat("flock ", lock_path, ": ", std::strerror(errno)));
   }
 
   FetchCorpusResult result;
