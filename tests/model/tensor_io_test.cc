@@ -4,6 +4,7 @@
 #include "model/tensor_io.h"
 
 #include <stdio.h>
+#include <sys/wait.h>
 #include <torch/types.h>
 
 #include <cstring>
