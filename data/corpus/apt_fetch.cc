@@ -96,10 +96,16 @@ absl::StatusOr<DebPackage> FindCachedDeb(const std::string& name, const std::str
   if (candidates.empty()) {
     return absl::NotFoundError(absl::StrCat("no cached ", name, "_*.deb in ", cache_dir));
   }
-  std::sort(candidates.begin(), candidates.end());  // same upstream: version order is name order
+  // The newest version (dpkg's ordering; file names do not sort by version:
+  // "deb12u14" < "deb12u9" as text).
+  std::string best = candidates.front();
+  for (const std::string& c : candidates) {
+    auto newer = RunCommand({"dpkg", "--compare-versions", VersionFromFilename(c), "gt", VersionFromFilename(best)});
+    if (newer.ok() && newer->exit_code == 0) best = c;
+  }
   DebPackage p;
   p.name = name;
-  p.filename = candidates.back();
+  p.filename = best;
   std::string path = (fs::path(cache_dir) / p.filename).string();
   auto version = RunCommand({"dpkg-deb", "-f", path, "Version"});
   p.version = version.ok() && version->exit_code == 0 ? std::string(absl::StripAsciiWhitespace(version->out))

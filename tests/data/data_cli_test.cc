@@ -9,6 +9,7 @@
 
 #include "data/corpus/fetch_corpus.h"
 #include "data/sentences.h"
+#include "data/shard_set.h"
 #include "data/token_shard.h"
 #include "data/subprocess.h"
 #include "gmock/gmock.h"
@@ -73,6 +74,27 @@ TEST(DataCliTest, WithoutAptGetAndWithoutCacheIsPrecise) {
   EXPECT_EQ(r->exit_code, 1);
   EXPECT_THAT(r->err, HasSubstr("apt-get is not installed"));
   EXPECT_THAT(r->err, HasSubstr("no cached libreoffice-help-en-us_*.deb in " + tmp.file("cache")));
+}
+
+// Without apt-get (PATH holds only dpkg and dpkg-deb), the packages already in the
+// default .deb cache are used.
+TEST(DataCliTest, OfflineFromCachedPackages) {
+  testing::TempDir tmp;
+  fs::create_directories(tmp.file("bin"));
+  for (const char* tool : {"dpkg", "dpkg-deb"}) {
+    auto where = FindProgram(tool);
+    ASSERT_TRUE(where.ok()) << where.status();
+    fs::create_symlink(*where, tmp.file(std::string("bin/") + tool));
+  }
+  auto r = RunCommand({"env", "PATH=" + tmp.file("bin"), Binary(), "fetch-corpus", "--out", tmp.file("o"), "--langs",
+                       "hu", "--sample-bytes", "10000", "--cache", DefaultCacheRoot() + "/debs"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_THAT(r->err, HasSubstr("apt-get not found: using the .deb files already in the cache"));
+  nlohmann::json m = Manifest(tmp.file("o"));
+  if (m["languages"]["hu"]["package"] == Manifest(fs::path(SourceDir()) / "tests/data/corpus")["languages"]["hu"]["package"]) {
+    ExpectPrefix(tmp.file("o"), fs::path(SourceDir()) / "tests/data/corpus", "hu");
+  }
 }
 
 // A small fresh extraction is a prefix of the committed sample (same packages, same
@@ -199,19 +221,22 @@ TEST(DataCliTest, BuildShardsAndSentencesWithATokenizer) {
   for (const char* lang : {"el", "zh"}) {
     for (const char* split : {"train", "validation"}) {
       auto lines = Lines(fs::path(corpus) / lang / (std::string(split) + ".txt"));
-      const json& entry = index["languages"][lang][split];
-      ASSERT_EQ(entry["shards"].size(), 1u);
-      auto shard = TokenShard::Open(tmp.file("shards/" + entry["shards"][0].get<std::string>()));
-      ASSERT_TRUE(shard.ok()) << shard.status();
-      EXPECT_EQ((*shard)->token_bytes(), 2u);
-      ASSERT_EQ((*shard)->num_documents(), lines.size());
+      auto paths = ShardPathsFromIndex(tmp.file("shards"), lang, split);
+      ASSERT_TRUE(paths.ok()) << paths.status();
+      ASSERT_EQ(paths->size(), 1u);
+      auto shards = OpenShards(*paths);
+      ASSERT_TRUE(shards.ok()) << shards.status();
+      const TokenShard* shard = &*(*shards)[0];
+      EXPECT_EQ(shard->token_bytes(), 2u);
+      ASSERT_EQ(shard->num_documents(), lines.size());
       for (size_t d = 0; d < lines.size(); ++d) {
         std::vector<int32_t> expected(lines[d].begin(), lines[d].end());
         for (int32_t& id : expected) id &= 0xFF;
-        ASSERT_EQ((*shard)->Document(d), expected) << lang << "/" << split << " line " << d + 1;
+        ASSERT_EQ(shard->Document(d), expected) << lang << "/" << split << " line " << d + 1;
       }
     }
   }
+  EXPECT_EQ(ShardPathsFromIndex(tmp.file("shards"), "fi", "train").status().code(), absl::StatusCode::kNotFound);
   // Profiling sentences with the token filter: at most 80 ids (= bytes) each.
   auto s = RunCommand({Binary(), "sentences", "--corpus", corpus, "--split", "train", "--langs", "el,zh,en",
                        "--count", "40", "--tokenizer", tokenizer, "--max-tokens", "80", "--seed", "7", "--out",
