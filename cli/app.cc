@@ -38,6 +38,7 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
 }
 
 void FillDefaults(SessionIo& io) {
+  if (io.in == nullptr) io.in = &std::cin;
   if (io.out == nullptr) io.out = &std::cout;
   if (io.err == nullptr) io.err = &std::cerr;
   if (!io.env) io.env = ProcessEnv();
@@ -64,6 +65,7 @@ int RunNmoectl(const std::vector<std::string>& args, SessionIo io) {
   AddWorkersCommand(app, table);
   AddResultsCommands(app, table);
   AddServerCommands(app, table);
+  AddTokenizeCommand(app, table);
 
   std::vector<const char*> argv;
   for (const std::string& arg : args) argv.push_back(arg.c_str());

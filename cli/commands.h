@@ -37,6 +37,7 @@ void AddWatchCommand(CLI::App& root, CommandTable& table);     // watch
 void AddWorkersCommand(CLI::App& root, CommandTable& table);   // workers
 void AddResultsCommands(CLI::App& root, CommandTable& table);  // plan show|list, neurons
 void AddServerCommands(CLI::App& root, CommandTable& table);   // health, version
+void AddTokenizeCommand(CLI::App& root, CommandTable& table);  // tokenize (local)
 
 // Follows the job and prints its events per --output (shared by watch and
 // submit --watch). Returns the exit code of the job's final state.

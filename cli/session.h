@@ -5,6 +5,7 @@
 #include <google/protobuf/message.h>
 
 #include <functional>
+#include <istream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -21,6 +22,7 @@ namespace nmoe::cli {
 
 // What a run of nmoectl talks to; main() passes the real ones, tests fakes.
 struct SessionIo {
+  std::istream* in = nullptr;                 // standard input (tokenize)
   std::ostream* out = nullptr;                // results
   std::ostream* err = nullptr;                // errors, notes, progress
   bool err_is_terminal = false;               // draw a live progress bar on `err`
@@ -39,6 +41,7 @@ class Session {
 
   const GlobalOptions& options() const { return options_; }
   OutputFormat output() const { return options_.output; }
+  std::istream& in() { return *io_.in; }
   std::ostream& out() { return *io_.out; }
   std::ostream& err() { return *io_.err; }
   const SessionIo& io() const { return io_; }

@@ -144,9 +144,13 @@ void Tokenizer::Impl::FindBosEos() {
       if (seen_text) eos = item.ids[0];
     }
   }
+  // By name, among added tokens only (Qwen's BPE vocabulary has a plain
+  // "<|end_of_text|>" token).
   auto first_of = [&](std::initializer_list<std::string_view> names) -> std::optional<int32_t> {
     for (const std::string_view name : names) {
-      if (std::optional<int32_t> id = Find(name); id) return id;
+      for (const AddedToken& t : added_tokens) {
+        if (t.content == name) return t.id;
+      }
     }
     return std::nullopt;
   };

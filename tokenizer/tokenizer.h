@@ -57,9 +57,10 @@ class Tokenizer {
   const std::vector<AddedToken>& added_tokens() const;
 
   // BOS: the special token the post-processor puts before the text, else the
-  // first of <|begin_of_text|>, <s>, <|startoftext|> in the vocabulary.
+  // first of <|begin_of_text|>, <s>, <|startoftext|> among the added tokens.
   // EOS: the special token it puts after the text, else the first of
-  // <|end_of_text|>, </s>, <|endoftext|>. nullopt when neither exists.
+  // <|end_of_text|>, </s>, <|endoftext|> among the added tokens. nullopt when
+  // neither exists.
   std::optional<int32_t> bos_id() const;
   std::optional<int32_t> eos_id() const;
 
