@@ -41,8 +41,11 @@ class WordCache {
     mutable std::shared_mutex mu;  // not absl::Mutex: Debian's abseil checks for deadlocks on every lock
     absl::flat_hash_map<std::string, absl::InlinedVector<int32_t, 3>> map;
   };
+  // A cheap spread over shards (the shard's map hashes the word properly).
   Shard& ShardOf(std::string_view word) const {
-    return shards_[absl::HashOf(absl::string_view(word.data(), word.size())) % kShards];
+    const auto first = static_cast<uint8_t>(word.front());
+    const auto last = static_cast<uint8_t>(word.back());
+    return shards_[(word.size() * 7 + first * 13 + last) % kShards];
   }
   size_t per_shard_;
   mutable Shard shards_[kShards];
@@ -72,17 +75,16 @@ void BpeModel::Encode(std::string_view word, std::vector<int32_t>* ids) const {
     ids->push_back(byte_ids_[static_cast<uint8_t>(word[0])]);
     return;
   }
-  if (ignore_merges_) {
-    const auto it = word_ids_.find(absl::string_view(word.data(), word.size()));
-    if (it != word_ids_.end()) {
-      ids->push_back(it->second);
-      return;
-    }
-  }
+  // The cache first: it holds the frequent pre-tokens, whole-word ones too.
   const bool cacheable = cache_ != nullptr && word.size() <= WordCache::kMaxWordBytes;
   if (cacheable && cache_->Lookup(word, ids)) return;
   const size_t first = ids->size();
-  MergeWord(word, /*use_heap=*/word.size() > 128, ids);
+  const auto whole = ignore_merges_ ? word_ids_.find(absl::string_view(word.data(), word.size())) : word_ids_.end();
+  if (whole != word_ids_.end()) {
+    ids->push_back(whole->second);
+  } else {
+    MergeWord(word, /*use_heap=*/word.size() > 128, ids);
+  }
   if (cacheable) cache_->Insert(word, std::span<const int32_t>(ids->data() + first, ids->size() - first));
 }
 
