@@ -94,14 +94,14 @@ class ParityTest : public ::testing::Test {
                     << "\n  reference: " << js->lines[i];
     }
     EXPECT_EQ(mismatches, 0u) << label << ": " << mismatches << " of " << lines.size() << " lines differ";
-    std::cout << fmt(label, lines.size(), bytes, seconds, *js) << "\n  bytes/token by language:";
+    std::cout << Summary(label, lines.size(), bytes, seconds, *js) << "\n  bytes/token by language:";
     for (const auto& [language, counts] : per_language) {
       std::cout << " " << language << " " << absl::StrCat(counts.second ? 1.0 * counts.first / counts.second : 0.0).substr(0, 4);
     }
     std::cout << std::endl;
   }
 
-  static std::string fmt(const std::string& label, size_t lines, size_t bytes, double seconds,
+  static std::string Summary(const std::string& label, size_t lines, size_t bytes, double seconds,
                          const ReferenceRun& js) {
     const double mb = bytes / 1e6;
     return absl::StrCat(label, ": ", lines, " lines, ", mb, " MB identical; C++ ", mb / seconds,
