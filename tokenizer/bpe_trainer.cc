@@ -127,9 +127,12 @@ absl::StatusOr<std::string> BpeTrainer::Train(BpeTrainerStats* stats) const {
 
   OrderedJson vocab = OrderedJson::object();
   for (size_t id = 0; id < learned.tokens.size(); ++id) vocab[BytesToByteLevel(learned.tokens[id])] = id;
+  // "a b" strings (Llama-3's form) load in every tokenizers version; the
+  // [a, b] pair form needs tokenizers >= 0.20. Byte-level tokens never hold
+  // a raw space, so the split at the space is unambiguous.
   OrderedJson merges = OrderedJson::array();
   for (const auto& [left, right] : learned.merges) {
-    merges.push_back({BytesToByteLevel(learned.tokens[left]), BytesToByteLevel(learned.tokens[right])});
+    merges.push_back(BytesToByteLevel(learned.tokens[left]) + " " + BytesToByteLevel(learned.tokens[right]));
   }
   // Special tokens follow the learned vocabulary directly, so the ids stay
   // dense when training ran out of merges before the target size.

@@ -10,7 +10,7 @@
 // pre-tokens (weighted by how often each pre-token occurs); ties go to the
 // pair with the smaller (left id, right id), so training is deterministic.
 // Training stops at the vocabulary size or when the best pair occurs fewer
-// than min_frequency times.
+// than min_frequency times. Merges are written as "a b" strings.
 #pragma once
 
 #include <cstdint>
