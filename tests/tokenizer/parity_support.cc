@@ -1,7 +1,9 @@
 #include "tests/tokenizer/parity_support.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -140,7 +142,14 @@ absl::Status WriteLines(const std::string& path, const std::vector<CorpusLine>& 
 
 absl::StatusOr<std::string> NpmDir() {
   std::string dir = Env("NMOE_NPM_CACHE");
-  if (dir.empty()) dir = Env("HOME") + "/.cache/nmoe/npm";
+  if (dir.empty()) {
+    std::string home = Env("HOME");
+    if (home.empty()) {
+      const passwd* pw = getpwuid(getuid());
+      if (pw != nullptr) home = pw->pw_dir;
+    }
+    dir = home + "/.cache/nmoe/npm";
+  }
   if (!fs::exists(dir + "/node_modules/@huggingface/tokenizers/package.json")) {
     return absl::FailedPreconditionError(absl::StrCat("the JS reference is not in ", dir,
                                                       ": run scripts/fetch-npm-refs.sh (the ctest fixture "
