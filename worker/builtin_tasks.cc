@@ -1,0 +1,15 @@
+// The task kinds linked into nmoe-run and nmoe-worker.
+#include "trainer/evaluate_task.h"
+#include "trainer/pretrain_task.h"
+#include "worker/task_registry.h"
+
+namespace nmoe::worker {
+
+TaskRegistry BuiltinTasks() {
+  TaskRegistry registry;
+  registry.Register(v1::JobSpec::kPretrain, [] { return trainer::NewPretrainTask(); });
+  registry.Register(v1::JobSpec::kEvaluate, [] { return trainer::NewEvaluateTask(); });
+  return registry;
+}
+
+}  // namespace nmoe::worker
