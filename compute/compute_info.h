@@ -40,7 +40,7 @@ struct ComputeInfo {
 absl::StatusOr<ComputeInfo> InitCompute(const BlasKernelReport& kernels, const ComputeOptions& options);
 
 // "compute: BLAS OpenBLAS 0.3.21 (...), kernels Zen [kept] ..., threads intra 2 inter 1 blas 2,
-//  GEMM fp32 55.1 GFLOP/s (1024^3 x 5), bf16 3.6 GFLOP/s (256^3 x 30); CPU ..."
+//  GEMM fp32 55.1 GFLOP/s (best 60.2; 1024^3 x 5), bf16 ...; CPU ..."
 std::string ComputeSummaryLine(const ComputeInfo& info);
 
 }  // namespace nmoe::compute

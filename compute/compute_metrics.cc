@@ -19,10 +19,14 @@ void RegisterComputeMetrics(prometheus::Registry& registry, const ComputeInfo& i
 
   auto& gflops = prometheus::BuildGauge()
                      .Name("nmoe_compute_gemm_gflops")
-                     .Help("GEMM throughput measured at start, GFLOP/s, by dtype.")
+                     .Help("GEMM throughput measured at start, GFLOP/s, by dtype; mean over the window and best single product.")
                      .Register(registry);
-  if (info.fp32) gflops.Add({{"dtype", "fp32"}}).Set(info.fp32->gflops);
-  if (info.bf16) gflops.Add({{"dtype", "bf16"}}).Set(info.bf16->gflops);
+  for (const auto* rate : {&info.fp32, &info.bf16}) {
+    if (!rate->has_value()) continue;
+    const std::string dtype = ComputeDtypeName((*rate)->dtype);
+    gflops.Add({{"dtype", dtype}, {"stat", "mean"}}).Set((*rate)->gflops);
+    gflops.Add({{"dtype", dtype}, {"stat", "best"}}).Set((*rate)->best_gflops);
+  }
 
   auto& threads = prometheus::BuildGauge()
                       .Name("nmoe_compute_threads")

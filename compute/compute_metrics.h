@@ -1,7 +1,7 @@
 // Prometheus series describing a process's compute path (set once at start).
 //
 //   nmoe_compute_info{cpu_model, cpu_isa, blas, blas_version, kernel, kernel_action} 1
-//   nmoe_compute_gemm_gflops{dtype="fp32"|"bf16"}       start-up GEMM figure
+//   nmoe_compute_gemm_gflops{dtype="fp32"|"bf16", stat="mean"|"best"}  start-up GEMM figures
 //   nmoe_compute_threads{pool="intra_op"|"inter_op"|"blas"}
 //   nmoe_compute_cpus{kind="online"|"usable"}
 //   nmoe_compute_cpu_feature{feature="avx2"|"avx512"|"avx512_bf16"|"amx_bf16"}  1 = usable

@@ -33,6 +33,7 @@
 #include "absl/strings/str_split.h"
 #include "compute/blas_kernels.h"
 #include "compute/blas_probe.h"
+#include "compute/compute_info.h"
 #include "compute/cpu_features.h"
 #include "compute/threads.h"
 
@@ -209,6 +210,13 @@ int main(int argc, char** argv) {
   std::printf("  load average %s; defaults before nmoe sets threads: LibTorch intra-op %d, inter-op %d; %s\n",
               LoadAverage().c_str(), at::get_num_threads(), at::get_num_interop_threads(),
               nmoe::compute::DescribeBlas(nmoe::compute::ProbeBlas()).c_str());
+  // The start-up path of a model process, for comparison with the figures below.
+  const nmoe::compute::BlasKernelReport kernels = nmoe::compute::EnsureBestBlasKernels(argc, argv);
+  nmoe::compute::ComputeOptions startup;
+  startup.threads.intra_op = threads;
+  if (auto info = nmoe::compute::InitCompute(kernels, startup); !info.ok()) {
+    std::fprintf(stderr, "bench_gemm: %s\n", info.status().ToString().c_str());
+  }
   std::vector<nlohmann::json> all;
   for (absl::string_view f : absl::StrSplit(families, ',', absl::SkipEmpty())) {
     const std::string family(f);

@@ -25,8 +25,8 @@ ComputeInfo SampleInfo() {
   info.kernels.self_checked = true;
   info.kernels.self_check.max_rel_error = 2.5e-7;
   info.threads = {2, 1, 2, ""};
-  info.fp32 = GemmRate{ComputeDtype::kFp32, 1024, 1024, 1024, 5, 0.2, 55.5};
-  info.bf16 = GemmRate{ComputeDtype::kBf16, 256, 256, 256, 30, 0.25, 3.5};
+  info.fp32 = GemmRate{ComputeDtype::kFp32, 1024, 1024, 1024, 5, 0.2, 55.5, 60.25};
+  info.bf16 = GemmRate{ComputeDtype::kBf16, 256, 256, 256, 30, 0.25, 3.5, 4};
   return info;
 }
 
@@ -41,8 +41,9 @@ TEST(ComputeMetricsTest, RegistersEverySeries) {
   // prometheus-cpp serialises labels sorted by name.
   EXPECT_THAT(text, HasSubstr("nmoe_compute_info{blas=\"OpenBLAS\",blas_version=\"0.3.21\",cpu_isa=\"AVX2\","
                               "cpu_model=\"Test CPU\",kernel=\"Haswell\",kernel_action=\"switched\"} 1"));
-  EXPECT_THAT(text, HasSubstr("nmoe_compute_gemm_gflops{dtype=\"fp32\"} 55.5"));
-  EXPECT_THAT(text, HasSubstr("nmoe_compute_gemm_gflops{dtype=\"bf16\"} 3.5"));
+  EXPECT_THAT(text, HasSubstr("nmoe_compute_gemm_gflops{dtype=\"fp32\",stat=\"mean\"} 55.5"));
+  EXPECT_THAT(text, HasSubstr("nmoe_compute_gemm_gflops{dtype=\"fp32\",stat=\"best\"} 60.25"));
+  EXPECT_THAT(text, HasSubstr("nmoe_compute_gemm_gflops{dtype=\"bf16\",stat=\"mean\"} 3.5"));
   EXPECT_THAT(text, HasSubstr("nmoe_compute_threads{pool=\"intra_op\"} 2"));
   EXPECT_THAT(text, HasSubstr("nmoe_compute_threads{pool=\"inter_op\"} 1"));
   EXPECT_THAT(text, HasSubstr("nmoe_compute_threads{pool=\"blas\"} 2"));
@@ -70,8 +71,8 @@ TEST(ComputeSummaryTest, OneLineWithTheFigures) {
   EXPECT_THAT(line, HasSubstr("OpenBLAS 0.3.21"));
   EXPECT_THAT(line, HasSubstr("kernels Haswell"));
   EXPECT_THAT(line, HasSubstr("threads intra 2 inter 1 blas 2"));
-  EXPECT_THAT(line, HasSubstr("fp32 55.5 GFLOP/s (1024^3 x 5)"));
-  EXPECT_THAT(line, HasSubstr("bf16 3.5 GFLOP/s (256^3 x 30)"));
+  EXPECT_THAT(line, HasSubstr("fp32 55.5 GFLOP/s (best 60.2; 1024^3 x 5)"));
+  EXPECT_THAT(line, HasSubstr("bf16 3.5 GFLOP/s (best 4.0; 256^3 x 30)"));
 }
 
 }  // namespace

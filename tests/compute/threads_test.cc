@@ -67,6 +67,7 @@ TEST(GemmRateTest, MeasuresWhatItWasAsked) {
   EXPECT_EQ(fp32->iterations, 3);
   EXPECT_GT(fp32->gflops, 0);
   EXPECT_NEAR(fp32->gflops, 2.0 * 64 * 48 * 32 * 3 / fp32->seconds / 1e9, 1e-6 * fp32->gflops);
+  EXPECT_GE(fp32->best_gflops, fp32->gflops * 0.999);  // the fastest product is at least the mean
   auto bf16 = MeasureGemm(ComputeDtype::kBf16, 32, 32, 32, 0.0, 1);
   ASSERT_TRUE(bf16.ok()) << bf16.status();
   EXPECT_EQ(bf16->dtype, ComputeDtype::kBf16);
