@@ -20,7 +20,6 @@
 namespace nmoe::tokenizer::testing {
 namespace {
 
-using Json = nlohmann::ordered_json;
 
 std::string Show(const std::string& text) {
   std::string shown = nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -131,9 +130,12 @@ TEST_F(ParityTest, AddSpecialTokens) {
   ExpectSameIds("qwen3_special", LenmlTokenizerPath(npm_, "tokenizer-qwen3"), lines, true);
 
   // Llama-3.2's post-processor: Sequence[ByteLevel, TemplateProcessing(BOS $A)].
+  // nlohmann::json (a std::map per object), not ordered_json: its linear key
+  // lookup makes parsing the 128k-entry vocabulary quadratic.
+  using PlainJson = nlohmann::json;
   std::ifstream in(llama3);
-  Json json = Json::parse(in);
-  const Json bos = {{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}};
+  PlainJson json = PlainJson::parse(in);
+  const PlainJson bos = {{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}};
   json["post_processor"] = {
       {"type", "Sequence"},
       {"processors",
