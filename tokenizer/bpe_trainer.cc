@@ -125,8 +125,14 @@ absl::StatusOr<std::string> BpeTrainer::Train(BpeTrainerStats* stats) const {
   const int32_t first_special = options.vocab_size - static_cast<int32_t>(options.special_tokens.size());
   const LearnedBpe learned = LearnMerges(words, ByteOrder(), first_special, options.min_frequency);
 
+  // Appended without ordered_json's per-key linear search (quadratic over a
+  // 32k vocabulary); the keys are distinct because the tokens' bytes are.
   OrderedJson vocab = OrderedJson::object();
-  for (size_t id = 0; id < learned.tokens.size(); ++id) vocab[BytesToByteLevel(learned.tokens[id])] = id;
+  auto& entries = static_cast<OrderedJson::object_t::Container&>(*vocab.get_ptr<OrderedJson::object_t*>());
+  entries.reserve(learned.tokens.size());
+  for (size_t id = 0; id < learned.tokens.size(); ++id) {
+    entries.emplace_back(BytesToByteLevel(learned.tokens[id]), OrderedJson(id));
+  }
   // "a b" strings (Llama-3's form) load in every tokenizers version; the
   // [a, b] pair form needs tokenizers >= 0.20. Byte-level tokens never hold
   // a raw space, so the split at the space is unambiguous.
