@@ -16,6 +16,33 @@
 
 namespace nmoe::trainer {
 
+void UnigramCounts::Add(int32_t id) {
+  if (id < 0) return;
+  if (static_cast<size_t>(id) >= counts.size()) counts.resize(static_cast<size_t>(id) + 1, 0);
+  ++counts[static_cast<size_t>(id)];
+  ++total;
+}
+
+double UnigramCounts::Nll(int32_t id) const {
+  const double c = id >= 0 && static_cast<size_t>(id) < counts.size() ? static_cast<double>(counts[static_cast<size_t>(id)]) : 0.0;
+  return -std::log((c + 1.0) / (static_cast<double>(total) + static_cast<double>(counts.size())));
+}
+
+double UnigramPerplexity(const UnigramCounts& unigram, const std::vector<Batch>& batches) {
+  double sum = 0;
+  uint64_t n = 0;
+  for (const Batch& b : batches) {
+    const at::Tensor targets = b.targets_BT.contiguous();
+    const int64_t* t = targets.data_ptr<int64_t>();
+    for (int64_t i = 0; i < targets.numel(); ++i) {
+      if (t[i] == model::kIgnoreIndex) continue;
+      sum += unigram.Nll(static_cast<int32_t>(t[i]));
+      ++n;
+    }
+  }
+  return n > 0 ? std::exp(sum / static_cast<double>(n)) : 0.0;
+}
+
 std::vector<int32_t> BuildEvalStream(const std::vector<std::vector<int32_t>>& documents, std::optional<int32_t> bos,
                                      std::optional<int32_t> eos, uint64_t max_stream_tokens) {
   std::vector<int32_t> stream;
@@ -89,7 +116,7 @@ absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& 
 
 absl::StatusOr<LanguagePerplexity> EvaluateLanguage(model::CausalLm& model, const tokenizer::Tokenizer& tokenizer,
                                                     const std::string& language, const std::vector<std::string>& paths,
-                                                    const PerplexityOptions& options) {
+                                                    const PerplexityOptions& options, const UnigramCounts* unigram) {
   LanguagePerplexity result;
   result.language = language;
   const uint64_t max_stream = options.max_tokens > 0 ? options.max_tokens + 1 : 0;
@@ -126,6 +153,7 @@ absl::StatusOr<LanguagePerplexity> EvaluateLanguage(model::CausalLm& model, cons
   result.tokens = nll->count;
   result.nll = nll->sum / static_cast<double>(nll->count);
   result.perplexity = std::exp(result.nll);
+  if (unigram != nullptr) result.unigram_perplexity = UnigramPerplexity(*unigram, batches);
   return result;
 }
 
@@ -133,16 +161,18 @@ std::string PerplexityJson(const std::vector<LanguagePerplexity>& results) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& r : results) {
     j[r.language] = {{"documents", r.documents}, {"tokens", r.tokens}, {"nll", r.nll}, {"perplexity", r.perplexity}};
+    if (r.unigram_perplexity > 0) j[r.language]["unigram_perplexity"] = r.unigram_perplexity;
   }
   return j.dump(2) + "\n";
 }
 
 std::vector<std::string> PerplexityTable(const std::vector<LanguagePerplexity>& results) {
-  std::vector<std::string> lines = {absl::StrFormat("%-8s %10s %10s %8s %11s", "language", "documents", "tokens",
-                                                    "nll", "perplexity")};
+  std::vector<std::string> lines = {absl::StrFormat("%-8s %10s %10s %8s %11s %9s", "language", "documents",
+                                                    "tokens", "nll", "perplexity", "unigram")};
   for (const auto& r : results) {
-    lines.push_back(
-        absl::StrFormat("%-8s %10d %10d %8.4f %11.3f", r.language, r.documents, r.tokens, r.nll, r.perplexity));
+    lines.push_back(absl::StrFormat("%-8s %10d %10d %8.4f %11.3f %9s", r.language, r.documents, r.tokens, r.nll,
+                                    r.perplexity,
+                                    r.unigram_perplexity > 0 ? absl::StrFormat("%.1f", r.unigram_perplexity) : "-"));
   }
   return lines;
 }

@@ -26,6 +26,15 @@
 
 namespace nmoe::trainer {
 
+// Token frequencies of training text: the unigram baseline a model must beat.
+struct UnigramCounts {
+  std::vector<uint64_t> counts;  // by token id
+  uint64_t total = 0;
+  void Add(int32_t id);
+  // -log p(id) with add-one smoothing over counts.size() ids.
+  double Nll(int32_t id) const;
+};
+
 struct PerplexityOptions {
   int64_t sequence_length = 512;
   uint64_t max_tokens = 0;       // predicted tokens per language; 0 = all
@@ -39,6 +48,7 @@ struct LanguagePerplexity {
   uint64_t tokens = 0;  // predicted tokens
   double nll = 0;       // mean negative log-likelihood, nats per token
   double perplexity = 0;
+  double unigram_perplexity = 0;  // of the baseline on the same targets; 0 = not computed
 };
 
 // The stream described above; `max_stream_tokens` = 0: no cut.
@@ -57,14 +67,20 @@ struct NllSum {
 };
 absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& batches, bool bf16_autocast);
 
+// exp(mean unigram NLL) over the batches' predicted targets.
+double UnigramPerplexity(const UnigramCounts& unigram, const std::vector<Batch>& batches);
+
 // Reads the files of one language (plain text or JSONL, data/text_reader.h),
-// tokenizes and evaluates them. INVALID_ARGUMENT when the text yields no predicted
-// token; reader errors name PATH:LINE.
+// tokenizes and evaluates them; with `unigram`, also the baseline's perplexity on the
+// same targets. INVALID_ARGUMENT when the text yields no predicted token; reader
+// errors name PATH:LINE.
 absl::StatusOr<LanguagePerplexity> EvaluateLanguage(model::CausalLm& model, const tokenizer::Tokenizer& tokenizer,
                                                     const std::string& language, const std::vector<std::string>& paths,
-                                                    const PerplexityOptions& options);
+                                                    const PerplexityOptions& options,
+                                                    const UnigramCounts* unigram = nullptr);
 
-// {"<lang>": {"documents", "tokens", "nll", "perplexity"}, ...} (pretty, sorted).
+// {"<lang>": {"documents", "tokens", "nll", "perplexity"[, "unigram_perplexity"]}, ...}
+// (pretty, sorted).
 std::string PerplexityJson(const std::vector<LanguagePerplexity>& results);
 // A fixed-width table, one line per language (for logs).
 std::vector<std::string> PerplexityTable(const std::vector<LanguagePerplexity>& results);

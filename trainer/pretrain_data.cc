@@ -130,6 +130,8 @@ absl::StatusOr<PreparedShards> PrepareShards(const std::vector<LanguageFiles>& c
           break;
         }
         prepared.shards.push_back(path);
+        const std::string file = name.get<std::string>();
+        prepared.shard_languages.push_back(file.substr(0, file.rfind('-')));  // "<lang>-NNNNN.tok"
         prepared.documents += (*shard)->num_documents();
         prepared.tokens += (*shard)->num_tokens();
       }
@@ -140,6 +142,7 @@ absl::StatusOr<PreparedShards> PrepareShards(const std::vector<LanguageFiles>& c
       return prepared;
     }
     prepared.shards.clear();
+    prepared.shard_languages.clear();
     prepared.documents = prepared.tokens = 0;
   }
   fs::remove_all(data_dir, ec);
@@ -157,6 +160,7 @@ absl::StatusOr<PreparedShards> PrepareShards(const std::vector<LanguageFiles>& c
                           data::TokenizeToShards(c.paths, data::TextFormat::kAuto, encoder, options));
     for (const auto& s : built.shards) {
       prepared.shards.push_back(s);
+      prepared.shard_languages.push_back(c.language);
       names.push_back(fs::path(s).filename().string());
     }
     prepared.documents += built.documents;

@@ -43,6 +43,7 @@ absl::StatusOr<tokenizer::Tokenizer> TrainOrReuseTokenizer(const std::vector<Lan
 
 struct PreparedShards {
   std::vector<std::string> shards;  // all languages, in corpus order
+  std::vector<std::string> shard_languages;  // the language of each shard
   uint64_t documents = 0;
   uint64_t tokens = 0;
   std::string fingerprint;          // of tokenizer and corpus: names the data in checkpoints

@@ -197,7 +197,9 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   eval.sequence_length = packing.seq_len;
   eval.batch_sequences = loop.batch_sequences / loop.grad_accumulation;
   eval.bf16_autocast = bf16;
-  NMOE_ASSIGN_OR_RETURN(std::vector<LanguagePerplexity> results, EvaluateHeldout(*lm, *tok, heldout, eval, ctx));
+  NMOE_ASSIGN_OR_RETURN(auto unigrams, CountUnigrams(shards.shards, shards.shard_languages, config.vocab_size));
+  NMOE_ASSIGN_OR_RETURN(std::vector<LanguagePerplexity> results,
+                        EvaluateHeldout(*lm, *tok, heldout, eval, ctx, &unigrams));
   return WriteFileAtomically(output / "eval.json", PerplexityJson(results));
 }
 

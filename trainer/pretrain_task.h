@@ -3,7 +3,8 @@
 // (docs/training.md). Output folder (PretrainSpec.output_path):
 //   config.json, model.safetensors, tokenizer.json   the final model (base_model.path
 //                                                     of later jobs may point here)
-//   eval.json                                         held-out perplexity per language
+//   eval.json                                         held-out perplexity per language, with
+//                                                     the unigram baseline of the training text
 //   metrics.jsonl                                     one line per optimizer step
 //   checkpoints/step-N/                               resumable checkpoints (last 2)
 //   data/                                             token shards (reused)

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "compute/cpu_features.h"
 #include "compute/dtype.h"
+#include "data/token_shard.h"
 
 namespace nmoe::trainer {
 namespace fs = std::filesystem;
@@ -58,12 +59,19 @@ absl::StatusOr<std::vector<LanguagePerplexity>> EvaluateHeldout(model::CausalLm&
                                                                 const tokenizer::Tokenizer& tokenizer,
                                                                 const std::vector<LanguageFiles>& heldout,
                                                                 const PerplexityOptions& options,
-                                                                const TaskContext& ctx) {
+                                                                const TaskContext& ctx,
+                                                                const std::map<std::string, UnigramCounts>* unigrams) {
   std::vector<LanguagePerplexity> results;
   const absl::Time start = absl::Now();
   for (const LanguageFiles& lang : heldout) {
     if (ctx.StopRequested()) return absl::CancelledError("evaluation stopped");
-    auto r = EvaluateLanguage(model, tokenizer, lang.language, lang.paths, options);
+    const UnigramCounts* unigram = nullptr;
+    if (unigrams != nullptr) {
+      auto it = unigrams->find(lang.language);
+      if (it == unigrams->end()) it = unigrams->find("");
+      if (it != unigrams->end()) unigram = &it->second;
+    }
+    auto r = EvaluateLanguage(model, tokenizer, lang.language, lang.paths, options, unigram);
     if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat("held-out ", lang.language, ": ", r.status().message()));
     results.push_back(*std::move(r));
   }
@@ -72,6 +80,26 @@ absl::StatusOr<std::vector<LanguagePerplexity>> EvaluateHeldout(model::CausalLm&
                            absl::ToDoubleSeconds(absl::Now() - start)));
   for (const std::string& line : PerplexityTable(results)) ctx.Info("  " + line);
   return results;
+}
+
+absl::StatusOr<std::map<std::string, UnigramCounts>> CountUnigrams(const std::vector<std::string>& shards,
+                                                                   const std::vector<std::string>& languages,
+                                                                   int64_t vocab_size) {
+  std::map<std::string, UnigramCounts> out;
+  UnigramCounts& all = out[""];
+  all.counts.assign(static_cast<size_t>(vocab_size), 0);
+  for (size_t i = 0; i < shards.size(); ++i) {
+    auto shard = data::TokenShard::Open(shards[i], /*verify_checksum=*/false);
+    if (!shard.ok()) return shard.status();
+    UnigramCounts& lang = out[i < languages.size() ? languages[i] : ""];
+    if (lang.counts.empty()) lang.counts.assign(static_cast<size_t>(vocab_size), 0);
+    for (uint64_t t = 0; t < (*shard)->num_tokens(); ++t) {
+      const int32_t id = static_cast<int32_t>((*shard)->Token(t));
+      lang.Add(id);
+      if (&lang != &all) all.Add(id);
+    }
+  }
+  return out;
 }
 
 }  // namespace nmoe::trainer

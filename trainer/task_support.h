@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,11 +27,19 @@ std::vector<LanguageFiles> ResolveCorpora(const TaskContext& ctx,
 // Writes `text` to `path` through a temporary file and a rename.
 absl::Status WriteFileAtomically(const std::filesystem::path& path, const std::string& text);
 
-// Evaluates every language (perplexity.h), logging a table. Errors name the language.
+// Evaluates every language (perplexity.h), logging a table. With `unigrams`, each
+// language is compared with the unigram baseline of its own training text (or of all
+// training text when it has none). Errors name the language.
 absl::StatusOr<std::vector<LanguagePerplexity>> EvaluateHeldout(model::CausalLm& model,
                                                                 const tokenizer::Tokenizer& tokenizer,
                                                                 const std::vector<LanguageFiles>& heldout,
                                                                 const PerplexityOptions& options,
-                                                                const TaskContext& ctx);
+                                                                const TaskContext& ctx,
+                                                                const std::map<std::string, UnigramCounts>* unigrams = nullptr);
+
+// Unigram counts of token shards by language ("" = all languages together).
+absl::StatusOr<std::map<std::string, UnigramCounts>> CountUnigrams(const std::vector<std::string>& shards,
+                                                                   const std::vector<std::string>& languages,
+                                                                   int64_t vocab_size);
 
 }  // namespace nmoe::trainer

@@ -138,3 +138,23 @@ TEST(PerplexityJsonTest, Format) {
 
 }  // namespace
 }  // namespace nmoe::trainer
+
+namespace nmoe::trainer {
+namespace {
+
+TEST(UnigramTest, AddOneSmoothing) {
+  UnigramCounts u;
+  u.counts.assign(4, 0);
+  for (int32_t id : {0, 0, 0, 1, 2, 2}) u.Add(id);
+  EXPECT_EQ(u.total, 6u);
+  EXPECT_NEAR(u.Nll(0), -std::log(4.0 / 10.0), 1e-12);
+  EXPECT_NEAR(u.Nll(3), -std::log(1.0 / 10.0), 1e-12);
+  // Targets 0, 3 and an ignored one: exp(mean nll) over the two.
+  Batch b;
+  b.ids_BT = at::zeros({1, 3}, at::kLong);
+  b.targets_BT = at::tensor(std::vector<int64_t>{0, model::kIgnoreIndex, 3}, at::kLong).view({1, 3});
+  EXPECT_NEAR(UnigramPerplexity(u, {b}), std::exp(0.5 * (u.Nll(0) + u.Nll(3))), 1e-9);
+}
+
+}  // namespace
+}  // namespace nmoe::trainer
