@@ -2,9 +2,13 @@
 # README command (1): the embedded default. Installs what is missing, builds,
 # starts a coordinator on a local data folder (.nmoe/), and drives a job
 # through nmoectl: submit, watch, list. Services are stopped at the end.
+# Then it fetches the multilingual corpus (LibreOffice help, 11 languages, from
+# Debian's archive) and trains a tiny base model on it in this process
+# (nmoe-run), printing held-out perplexity per language.
 #
-# Until the worker and pipeline land, no worker runs the job: the demo shows
-# the control plane (submission, idempotency, watching, cancellation, listing).
+# Until the worker and pipeline land, no worker runs coordinator jobs: the first
+# part shows the control plane (submission, watching, cancellation, listing).
+# Re-running reuses the build, the corpus and the trained model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -39,4 +43,13 @@ job=$("$ctl" submit -f examples/jobs/profile.yaml --idempotency-key "demo-$(date
 "$ctl" list
 set +x
 echo "metrics sample:"; curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^nmoe_jobs' || true
-echo "done; the coordinator is stopped on exit (its data stays in $state/db)"
+kill -TERM $coordinator; wait $coordinator 2>/dev/null || true
+trap - EXIT
+echo "coordinator stopped (its data stays in $state/db)"
+
+echo "== corpus: LibreOffice help in 11 languages, from Debian's archive =="
+"$bin/data/nmoe-data" fetch-corpus
+ln -sfn "${NMOE_CACHE_DIR:-$HOME/.cache/nmoe}/corpus/libreoffice-help" "$state/corpus"
+echo "== a tiny base model on en es zh de fr ru ja (examples/jobs/pretrain-tiny.yaml) =="
+"$bin/worker/nmoe-run" examples/jobs/pretrain-tiny.yaml --work-dir "$state"
+echo "model (Hugging Face layout): $state/runs/base-tiny; held-out perplexity: $state/runs/base-tiny/eval.json"
