@@ -27,14 +27,27 @@ at::Tensor GroupedCausalAttention(const at::Tensor& q_BHTd, const at::Tensor& k_
   // Query head j*G + i uses kv head j (transformers' repeat_kv): fold the G queries of
   // a kv head into its time axis so no kv copy is made.
   // BatchedMatmul (batched_matmul.h): LibTorch 1.13's CPU bmm is slow at these shapes.
-  const at::Tensor q_NMd = q_BHTd.contiguous().view({b * k, g * t, d});
+  // The scale goes on q (T*d values) rather than on the scores (T*T values).
+  const at::Tensor q_NMd = (q_BHTd * scale).contiguous().view({b * k, g * t, d});
   const at::Tensor k_NTd = k_BKTd.contiguous().view({b * k, t, d});
-  const at::Tensor scores_BKGTT = BatchedMatmul(q_NMd, k_NTd.transpose(1, 2)).mul_(scale).view({b, k, g, t, t});
-  const at::Tensor allowed_B11TT = mask.allowed_B1TT.unsqueeze(1);
-  const at::Tensor probs_BKGTT = scores_BKGTT.to(at::kFloat)
-                                     .masked_fill(allowed_B11TT.logical_not(), std::numeric_limits<float>::lowest())
-                                     .softmax(-1)
-                                     .to(q_BHTd.scalar_type());
+  const at::Tensor scores_BKGTT = BatchedMatmul(q_NMd, k_NTd.transpose(1, 2)).view({b, k, g, t, t});
+  const at::Tensor blocked_B11TT = mask.allowed_B1TT.unsqueeze(1).logical_not();
+  at::Tensor probs_BKGTT;
+  if (mask.pure_causal) {
+    // An additive mask, then softmax: two passes over the scores instead of masked_fill's
+    // copy + fill + softmax, and no mask work in backward (the add passes gradients
+    // through; in place, on the view, it would cost a CopySlices in backward). Every
+    // causal row sees its own key, so none is fully masked and the result equals
+    // masked_fill's.
+    const at::Tensor bias_TT = at::zeros({t, t}, scores_BKGTT.options().dtype(at::kFloat))
+                                   .masked_fill_(blocked_B11TT.view({t, t}), std::numeric_limits<float>::lowest());
+    probs_BKGTT = (scores_BKGTT.to(at::kFloat) + bias_TT).softmax(-1).to(q_BHTd.scalar_type());
+  } else {
+    probs_BKGTT = scores_BKGTT.to(at::kFloat)
+                      .masked_fill(blocked_B11TT, std::numeric_limits<float>::lowest())
+                      .softmax(-1)
+                      .to(q_BHTd.scalar_type());
+  }
   const at::Tensor out_NMd = BatchedMatmul(probs_BKGTT.view({b * k, g * t, t}), v_BKTd.contiguous().view({b * k, t, d}));
   return out_NMd.view({b, h, t, d});
 }

@@ -18,10 +18,12 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -46,6 +48,49 @@ double PeakRssGiB() {
   return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);
 }
 
+// Self time per op over the profiled events (LibTorch's legacy profiler), top `rows`.
+void PrintOpTable(const torch::autograd::profiler::thread_event_lists& lists, int iterations, size_t rows) {
+  using torch::autograd::profiler::EventKind;
+  using torch::autograd::profiler::LegacyEvent;
+  struct Total {
+    double self_us = 0;
+    int64_t calls = 0;
+  };
+  std::map<std::string, Total> totals;
+  double all_us = 0;
+  for (const auto& list : lists) {
+    struct Open {
+      const LegacyEvent* push;
+      double children_us;
+    };
+    std::vector<Open> stack;
+    for (const LegacyEvent& e : list) {
+      if (e.kind() == EventKind::PushRange) {
+        stack.push_back({&e, 0.0});
+      } else if (e.kind() == EventKind::PopRange && !stack.empty()) {
+        const Open open = stack.back();
+        stack.pop_back();
+        const double total_us = open.push->cpuElapsedUs(e);
+        Total& t = totals[open.push->name()];
+        t.self_us += total_us - open.children_us;
+        ++t.calls;
+        if (!stack.empty()) {
+          stack.back().children_us += total_us;
+        } else {
+          all_us += total_us;
+        }
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Total>> sorted(totals.begin(), totals.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  fmt::print("profile: {:.1f} ms per iteration in ops; self time by op:\n", all_us / 1000.0 / iterations);
+  for (size_t i = 0; i < std::min(rows, sorted.size()); ++i) {
+    fmt::print("  {:<48} {:9.1f} ms {:6.1f}% {:7} calls\n", sorted[i].first, sorted[i].second.self_us / 1000.0 / iterations,
+               100.0 * sorted[i].second.self_us / all_us, sorted[i].second.calls / iterations);
+  }
+}
+
 int Fail(const absl::Status& s) {
   std::cerr << "bench_model: " << s << "\n";
   return 1;
@@ -59,7 +104,7 @@ int main(int argc, char** argv) {
   std::string preset = "small", config_path, mode = "train", dtype = "fp32", weights = "fp32", write_config,
               blas_flag;
   int64_t vocab = 8192, batch = 16, seq = 256;
-  int threads = 2, iters = 5, warmup = 1;
+  int threads = 2, iters = 5, warmup = 1, profile = 0;
   double peak_seconds = 2.0;
   app.add_option("--preset", preset, "Model preset (trainer/presets.h)")->capture_default_str();
   app.add_option("--vocab", vocab, "Vocabulary of the preset")->capture_default_str();
@@ -74,6 +119,7 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup)->capture_default_str();
   app.add_option("--peak-seconds", peak_seconds, "GEMM peak measurement per dtype; 0 = skip")->capture_default_str();
   app.add_option("--write-config", write_config, "Write the model's config.json here");
+  app.add_option("--profile", profile, "Then run N more iterations under LibTorch's profiler: self time by op");
   app.add_option(nmoe::compute::kBlasKernelsFlag, blas_flag, nmoe::compute::kBlasKernelsFlagHelp);
   CLI11_PARSE(app, argc, argv);
 
@@ -179,6 +225,14 @@ int main(int argc, char** argv) {
   fmt::print("{} {} (threads {}): batch {} x {} tokens, median {:.4f} s (best {:.4f}) -> {:.1f} tokens/s, {:.2f} GFLOP/s\n",
              mode, autocast ? "bf16 autocast" : (bf16_weights ? "bf16 weights" : "fp32"), at::get_num_threads(), batch,
              seq, median, times.front(), tokens_per_s, achieved);
+  if (profile > 0) {
+    torch::autograd::profiler::enableProfilerLegacy(
+        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+    for (int i = 0; i < profile; ++i) {
+      if (auto s = run_once(); !s.ok()) return Fail(s);
+    }
+    PrintOpTable(torch::autograd::profiler::disableProfilerLegacy(), profile, 25);
+  }
   if (peak_seconds > 0) {
     for (auto dt : {nmoe::compute::ComputeDtype::kFp32, nmoe::compute::ComputeDtype::kBf16}) {
       auto peak = nmoe::compute::MeasureGemm(dt, 2048, 2048, 2048, peak_seconds);
