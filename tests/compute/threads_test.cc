@@ -82,9 +82,10 @@ TEST(GemmRateTest, QuickRateStaysNearItsBudget) {
   EXPECT_GT(rate->gflops, 0);
   EXPECT_GE(rate->m, 128);
   EXPECT_LE(rate->m, 2048);
-  // Budget plus one warm-up and one overshooting product of the chosen size (each ~10% of the
-  // budget), with room for a loaded machine.
-  EXPECT_LT(seconds, 0.2 * 3);
+  // A guard against a runaway measurement loop, not a speed check: on a quiet machine it takes
+  // the budget plus a warm-up and one overshooting product (~0.25 s), but a shared 2-core CI
+  // machine stretches wall time several-fold (0.61 s was seen), so the bound is loose.
+  EXPECT_LT(seconds, 0.2 * 15);
 }
 
 TEST(InitComputeTest, AppliesThreadsAndMeasures) {
