@@ -18,7 +18,7 @@ struct PresetShape {
 
 constexpr PresetShape kPresets[] = {
     {"tiny", 64, 4, 4, 2, 192, 2048},
-    {"small", 256, 8, 8, 4, 768, 4096},
+    {"small", 192, 8, 6, 2, 512, 4096},
 };
 
 }  // namespace

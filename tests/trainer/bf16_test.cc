@@ -1,8 +1,8 @@
 // Issue 10's numerics check: training with bf16 autocast (fp32 master weights and
 // optimizer state) follows fp32 training. Tiny preset on real text (the committed
 // sample corpus), 100 steps from the same init and batches of 256 tokens. Tolerance
-// (measured: max 0.065 nats at one step, mean 0.012 over the last 20): every step's
-// loss within 0.1 nats of fp32's, the mean |difference| over the last 20 steps under
+// (measured here: max 0.076 nats at one step, mean 0.016 over the last 20): every step's
+// loss within 0.15 nats of fp32's, the mean |difference| over the last 20 steps under
 // 0.03 nats, and the mean losses of the last 20 steps within 0.02 nats. (On this project's AVX2 machines bf16 matmuls run on generic code
 // at ~1 GFLOP/s, so the small preset's few hundred steps do not fit a test; the
 // numbers measured for it are in docs/training.md.)
@@ -92,7 +92,7 @@ TEST(Bf16TrainingTest, FollowsFp32) {
       tail_fp32 += fp32[i] / 20;
       tail_bf16 += bf16[i] / 20;
     }
-    EXPECT_LT(diff, 0.1) << "step " << i + 1 << ": fp32 " << fp32[i] << " bf16 " << bf16[i];
+    EXPECT_LT(diff, 0.15) << "step " << i + 1 << ": fp32 " << fp32[i] << " bf16 " << bf16[i];
   }
   EXPECT_LT(tail, 0.03);
   EXPECT_NEAR(tail_bf16, tail_fp32, 0.02);
