@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "nmoe/v1/job.pb.h"
+#include "common/result_sink.h"
 #include "nmoe/v1/worker_service.pb.h"
 
 namespace nmoe {
@@ -27,6 +28,8 @@ struct TaskContext {
   // Set when the run must stop (cancel, SIGTERM, lost lease). Tasks poll it
   // between steps, save what lets them resume, and return absl::CancelledError.
   const std::atomic<bool>* stop = nullptr;
+  // Stored results (neuron statistics, profile summaries, plans). Runners always set it.
+  ResultSink* results = nullptr;
 
   bool StopRequested() const { return stop != nullptr && stop->load(std::memory_order_relaxed); }
   // `path` as given when absolute, else under work_dir.

@@ -1,11 +1,13 @@
 #include "worker/local_run.h"
 
+#include <filesystem>
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
 #include "cli/progress_bar.h"
 #include "common/job_validation.h"
 #include "common/status_macros.h"
+#include "storage/store_result_sink.h"
 
 namespace nmoe::worker {
 namespace {
@@ -36,6 +38,12 @@ absl::Status RunLocally(const v1::JobSpec& spec, const TaskRegistry& registry, c
   *ctx.task.mutable_spec() = spec;
   ctx.work_dir = options.work_dir;
   ctx.stop = stop;
+  std::string results_path = options.results_path.empty()
+                                 ? (std::filesystem::path(options.work_dir) / "results.db").string()
+                                 : options.results_path;
+  NMOE_ASSIGN_OR_RETURN(std::unique_ptr<storage::StoreResultSink> results,
+                        storage::StoreResultSink::OpenLocal(results_path));
+  ctx.results = results.get();
   ctx.report_progress = [&](const v1::Progress& p) {
     if (options.progress_bar) {
       display.Update(p);

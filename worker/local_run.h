@@ -15,6 +15,7 @@ namespace nmoe::worker {
 struct LocalRunOptions {
   std::string work_dir = ".";    // relative paths of the spec resolve here
   std::string job_id = "local";  // names the run in logs
+  std::string results_path;      // RocksDB of stored results; empty = <work_dir>/results.db
   bool progress_bar = true;      // redraw a bar in place (a terminal); else one line a report
 };
 
