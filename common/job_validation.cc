@@ -138,6 +138,7 @@ absl::Status CheckAllocate(const std::string& f, const v1::AllocateSpec& a, bool
   NMOE_RETURN_IF_ERROR(CheckRange(f + ".num_layers", a.num_layers(), 0, 4096));
   NMOE_RETURN_IF_ERROR(CheckRange(f + ".hidden_size", a.hidden_size(), 0, 1 << 20));
   NMOE_RETURN_IF_ERROR(CheckRange(f + ".intermediate_size", a.intermediate_size(), 0, 1 << 22));
+  NMOE_RETURN_IF_ERROR(CheckPath(f + ".output_path", a.output_path(), false));
   if (a.strategy() == S::ALLOCATION_STRATEGY_UNIFORM) {
     NMOE_RETURN_IF_ERROR(CheckRange(f + ".uniform_experts", a.uniform_experts(), 1, 256));
     if (a.profile_job_id().empty() && a.num_layers() == 0 && !inside_pipeline) {
