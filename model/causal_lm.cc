@@ -27,7 +27,7 @@ CausalLm::CausalLm(const ModelConfig& config, const at::TensorOptions& options)
       body_->register_module("embed_tokens", std::make_shared<Embedding>(config.vocab_size, config.hidden_size, options));
   layer_list_ = body_->register_module("layers", std::make_shared<torch::nn::Module>("Layers"));
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
-    layers_.push_back(layer_list_->register_module(std::to_string(i), std::make_shared<DecoderLayer>(config, options)));
+    layers_.push_back(layer_list_->register_module(std::to_string(i), std::make_shared<DecoderLayer>(config, i, options)));
   }
   norm_ = body_->register_module("norm", std::make_shared<RmsNorm>(config.hidden_size, config.rms_norm_eps, options));
   if (!config.tie_word_embeddings) {

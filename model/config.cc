@@ -93,7 +93,27 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
   if (c.pad_token_id) {
     if (auto s = TokenId("pad_token_id", *c.pad_token_id, c.vocab_size); !s.ok()) return s;
   }
+  if (!c.experts_per_layer.empty()) {
+    if (static_cast<int64_t>(c.experts_per_layer.size()) != c.num_hidden_layers) {
+      return absl::InvalidArgumentError(absl::StrCat("config: nmoe_experts_per_layer has ", c.experts_per_layer.size(),
+                                                     " entries for ", c.num_hidden_layers, " layers"));
+    }
+    for (size_t l = 0; l < c.experts_per_layer.size(); ++l) {
+      if (c.experts_per_layer[l] < 1 || c.experts_per_layer[l] > 1024) {
+        return absl::InvalidArgumentError(absl::StrCat("config: nmoe_experts_per_layer[", l,
+                                                       "] must be in 1..1024, got ", c.experts_per_layer[l]));
+      }
+    }
+    if (auto s = Positive("num_experts_per_tok", c.num_experts_per_tok); !s.ok()) return s;
+  }
   return absl::OkStatus();
+}
+
+bool ModelConfig::is_moe() const {
+  for (int64_t n : experts_per_layer) {
+    if (n >= 2) return true;
+  }
+  return false;
 }
 
 int64_t ModelConfig::NumParameters() const {
@@ -105,7 +125,11 @@ int64_t ModelConfig::NumParameters() const {
   if (mlp_has_bias()) mlp += 2 * intermediate_size + d;
   const int64_t layer = attn + mlp + 2 * d;  // two RMSNorm weights
   const int64_t embed = vocab_size * d;
-  return embed + num_hidden_layers * layer + d + (tie_word_embeddings ? 0 : embed);
+  int64_t experts = 0;  // added experts and their routers
+  for (int64_t n : experts_per_layer) {
+    if (n >= 2) experts += (n - 1) * mlp + d * n;
+  }
+  return embed + num_hidden_layers * layer + experts + d + (tie_word_embeddings ? 0 : embed);
 }
 
 }  // namespace nmoe::model

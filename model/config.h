@@ -50,10 +50,14 @@ struct ModelConfig {
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;  // config.json holds an int or a list
   std::optional<int64_t> pad_token_id;
+  // MoE layers (NeuronMoE step 3), nmoe's own keys: "nmoe_experts_per_layer" lists n_l
+  // per layer, layer 0 first, counting the frozen original MLP (1 = the dense MLP);
+  // empty = a dense model. "num_experts_per_tok" is the routers' top-k (written only
+  // for MoE models). Layers with n_l >= 2 hold model/moe_mlp.h's MoeMlp.
+  std::vector<int64_t> experts_per_layer;
+  int64_t num_experts_per_tok = 2;
   // Keys of config.json this struct does not model, as a JSON object text. They are
-  // written back unchanged (e.g. use_cache, transformers_version). A later issue adds
-  // per-layer experts (MoE) as typed fields next to these; until then such keys
-  // round-trip here.
+  // written back unchanged (e.g. use_cache, transformers_version).
   std::string extra_json = "{}";
 
   // Bias presence per projection, derived from the architecture.
@@ -62,6 +66,13 @@ struct ModelConfig {
   bool mlp_has_bias() const { return architecture == Architecture::kLlama && mlp_bias; }
   int64_t q_size() const { return num_attention_heads * head_dim; }
   int64_t kv_size() const { return num_key_value_heads * head_dim; }
+  // n_l of `layer` (1 for dense models and layers).
+  int64_t ExpertsInLayer(int64_t layer) const {
+    return layer >= 0 && static_cast<size_t>(layer) < experts_per_layer.size()
+               ? experts_per_layer[static_cast<size_t>(layer)]
+               : 1;
+  }
+  bool is_moe() const;  // some layer has n_l >= 2
   // Parameters of the model as built (tied embeddings counted once).
   int64_t NumParameters() const;
 };

@@ -202,6 +202,13 @@ absl::StatusOr<ModelConfig> ParseObject(const Json& root) {
   NMOE_ASSIGN_OR_RETURN(std::vector<int64_t> pad, r.IntList("pad_token_id"));
   if (pad.size() > 1) return absl::InvalidArgumentError("config: pad_token_id must be a single id");
   if (!pad.empty()) c.pad_token_id = pad[0];
+  NMOE_ASSIGN_OR_RETURN(c.experts_per_layer, r.IntList("nmoe_experts_per_layer"));
+  if (!c.experts_per_layer.empty()) {
+    if (!root.at("nmoe_experts_per_layer").is_array()) {
+      return absl::InvalidArgumentError("config: field 'nmoe_experts_per_layer' must be a list of integers");
+    }
+    NMOE_ASSIGN_OR_RETURN(c.num_experts_per_tok, r.Int("num_experts_per_tok", int64_t{2}));
+  }
   c.extra_json = r.Unconsumed().dump();
   NMOE_RETURN_IF_ERROR(ValidateModelConfig(c));
   return c;
@@ -279,6 +286,10 @@ absl::StatusOr<std::string> ModelConfigToJson(const ModelConfig& c) {
     j["eos_token_id"] = c.eos_token_ids;
   }
   if (c.pad_token_id) j["pad_token_id"] = *c.pad_token_id;
+  if (!c.experts_per_layer.empty()) {
+    j["nmoe_experts_per_layer"] = c.experts_per_layer;
+    j["num_experts_per_tok"] = c.num_experts_per_tok;
+  }
   Json extra;
   try {
     extra = Json::parse(c.extra_json.empty() ? "{}" : c.extra_json);

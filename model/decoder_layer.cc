@@ -1,13 +1,21 @@
 #include "model/decoder_layer.h"
 
+#include "model/moe_mlp.h"
+
 namespace nmoe::model {
 
-DecoderLayer::DecoderLayer(const ModelConfig& c, const at::TensorOptions& options) : torch::nn::Module("DecoderLayer") {
+DecoderLayer::DecoderLayer(const ModelConfig& c, int64_t layer_index, const at::TensorOptions& options)
+    : torch::nn::Module("DecoderLayer") {
   input_layernorm_ = register_module("input_layernorm", std::make_shared<RmsNorm>(c.hidden_size, c.rms_norm_eps, options));
   self_attn_ = register_module("self_attn", std::make_shared<Attention>(c, options));
   post_attention_layernorm_ =
       register_module("post_attention_layernorm", std::make_shared<RmsNorm>(c.hidden_size, c.rms_norm_eps, options));
-  mlp_ = register_module<FeedForward>("mlp", std::make_shared<SwiGluMlp>(c, options));
+  const int64_t experts = c.ExpertsInLayer(layer_index);
+  if (experts >= 2) {
+    mlp_ = register_module<FeedForward>("mlp", std::make_shared<MoeMlp>(c, experts, c.num_experts_per_tok, options));
+  } else {
+    mlp_ = register_module<FeedForward>("mlp", std::make_shared<SwiGluMlp>(c, options));
+  }
 }
 
 at::Tensor DecoderLayer::Forward(const at::Tensor& x_BTD, const at::Tensor& cos_BTd, const at::Tensor& sin_BTd,

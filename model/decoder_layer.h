@@ -20,7 +20,8 @@ namespace nmoe::model {
 
 class DecoderLayer : public torch::nn::Module {
  public:
-  DecoderLayer(const ModelConfig& config, const at::TensorOptions& options);
+  // The MLP is dense, or an MoeMlp (moe_mlp.h) when config.ExpertsInLayer(layer_index) >= 2.
+  DecoderLayer(const ModelConfig& config, int64_t layer_index, const at::TensorOptions& options);
 
   // Emits the attention projections, the MLP input and the MLP's own activations.
   at::Tensor Forward(const at::Tensor& x_BTD, const at::Tensor& cos_BTd, const at::Tensor& sin_BTd,

@@ -14,9 +14,13 @@ Usage:
 JOBS.json: a list of {"checkpoint": DIR, "ids": IDS.json, "out": PATH, "dtype": D}, run
 in one process (torch's import dominates a run).
 IDS.json: {"ids": [[...], ...], "mask": [[1, 0, ...], ...] (optional),
-           "positions": [[...], ...] (optional), "capture": ["1.gate_proj", ...]}
+           "positions": [[...], ...] (optional), "capture": ["1.gate_proj", ...],
+           "old": [[0, 1, ...], ...] (optional: old-language tokens, for the LPR loss)}
 Output tensors (F32 or F64): "logits" [B,T,V], and "<layer>.<component>" for each capture
-(components: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj mlp_input).
+(components: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj mlp_input; MoE layers
+emit no gate/up/down). For each MoE layer (config "nmoe_experts_per_layer", n_l >= 2):
+"<layer>.experts" [B,T,K] chosen experts, "<layer>.balance", "<layer>.zloss" and, with
+"old", "<layer>.lpr" (1-element tensors).
 """
 import argparse
 import json
@@ -68,7 +72,7 @@ def write_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
         arr = t.detach().contiguous().numpy()
-        code = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}[arr.dtype]
+        code = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64"}[arr.dtype]
         blob = arr.tobytes()
         header[name] = {"dtype": code, "shape": list(arr.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
@@ -126,7 +130,50 @@ def linear(x, w, b=None):
     return y + b if b is not None else y
 
 
-def forward(cfg, w, ids, mask, positions, dtype, capture):
+def moe_mlp(cfg, get, prefix, h, n_experts, dtype, routers, layer):
+    """NeuronMoE's MoE MLP written densely: every token through every expert, then the
+    top-k outputs combined with the renormalised router probabilities (fp32 routing,
+    float64 when the whole reference runs in float64)."""
+    k = min(cfg.get("num_experts_per_tok", 2), n_experts)
+    rdtype = torch.float64 if dtype == torch.float64 else torch.float32
+    logits = h.to(rdtype) @ get(prefix + "router.weight").to(rdtype).t()     # B,T,E
+    probs = torch.softmax(logits, dim=-1)
+    top_p, top_i = probs.topk(k, dim=-1)                                       # B,T,K
+    weights = top_p / top_p.sum(dim=-1, keepdim=True)
+    outs = []
+    for e in range(n_experts):
+        q = prefix + "experts.%d." % e
+        gate = linear(h, get(q + "gate_proj.weight"), get(q + "gate_proj.bias"))
+        up = linear(h, get(q + "up_proj.weight"), get(q + "up_proj.bias"))
+        outs.append(linear(gate * torch.sigmoid(gate) * up, get(q + "down_proj.weight"),
+                           get(q + "down_proj.bias")))
+    outs = torch.stack(outs, dim=-2)                                           # B,T,E,D
+    chosen = outs.gather(-2, top_i[..., None].expand(*top_i.shape, outs.shape[-1]))
+    routers[layer] = (logits, probs, top_i)
+    return (chosen.to(rdtype) * weights[..., None]).sum(dim=-2).to(dtype)
+
+
+def moe_losses(routers, mask, old, out):
+    """Per MoE layer: Switch balance E * sum f_e P_e, router z-loss, and LPR (mean -log p_0
+    over valid old-language tokens), padding excluded."""
+    for layer, (logits, probs, top_i) in routers.items():
+        E, K = probs.shape[-1], top_i.shape[-1]
+        valid = torch.ones(probs.shape[:2], dtype=probs.dtype) if mask is None else mask.to(probs.dtype)
+        n = valid.sum()
+        f = torch.zeros(E, dtype=probs.dtype)
+        for e in range(E):
+            f[e] = ((top_i == e).to(probs.dtype).sum(-1) * valid).sum() / (n * K)
+        p_mean = (probs * valid[..., None]).sum((0, 1)) / n
+        out["%d.balance" % layer] = (E * (f * p_mean).sum()).reshape(1)
+        z = torch.logsumexp(logits, dim=-1)
+        out["%d.zloss" % layer] = ((z * z * valid).sum() / n).reshape(1)
+        if old is not None:
+            w = old.to(probs.dtype) * valid
+            nll = -torch.log_softmax(logits, dim=-1)[..., 0]
+            out["%d.lpr" % layer] = ((nll * w).sum() / w.sum()).reshape(1)
+
+
+def forward(cfg, w, ids, mask, positions, dtype, capture, routers=None):
     n_layers = cfg["num_hidden_layers"]
     n_heads = cfg["num_attention_heads"]
     n_kv = cfg.get("num_key_value_heads", n_heads)
@@ -134,6 +181,8 @@ def forward(cfg, w, ids, mask, positions, dtype, capture):
     head_dim = cfg.get("head_dim") or hidden // n_heads
     eps = cfg.get("rms_norm_eps", 1e-6)
     B, T = ids.shape
+    experts_per_layer = cfg.get("nmoe_experts_per_layer")
+    routers = {} if routers is None else routers
     get = lambda name: w[name].to(dtype) if name in w else None  # noqa: E731
     captured = {}
 
@@ -178,12 +227,16 @@ def forward(cfg, w, ids, mask, positions, dtype, capture):
         x = x + o
         h = rms_norm(x, get(p + "post_attention_layernorm.weight"), eps)
         emit(i, "mlp_input", h)
-        gate = linear(h, get(p + "mlp.gate_proj.weight"), get(p + "mlp.gate_proj.bias"))
-        up = linear(h, get(p + "mlp.up_proj.weight"), get(p + "mlp.up_proj.bias"))
-        emit(i, "gate_proj", gate); emit(i, "up_proj", up)  # noqa: E702
-        silu = gate * torch.sigmoid(gate)
-        down = linear(silu * up, get(p + "mlp.down_proj.weight"), get(p + "mlp.down_proj.bias"))
-        emit(i, "down_proj", down)
+        n_experts = experts_per_layer[i] if experts_per_layer else 1
+        if n_experts >= 2:
+            down = moe_mlp(cfg, get, p + "mlp.", h, n_experts, dtype, routers, i)
+        else:
+            gate = linear(h, get(p + "mlp.gate_proj.weight"), get(p + "mlp.gate_proj.bias"))
+            up = linear(h, get(p + "mlp.up_proj.weight"), get(p + "mlp.up_proj.bias"))
+            emit(i, "gate_proj", gate); emit(i, "up_proj", up)  # noqa: E702
+            silu = gate * torch.sigmoid(gate)
+            down = linear(silu * up, get(p + "mlp.down_proj.weight"), get(p + "mlp.down_proj.bias"))
+            emit(i, "down_proj", down)
         x = x + down
     x = rms_norm(x, get("model.norm.weight"), eps)
     head = get("lm_head.weight")
@@ -207,11 +260,16 @@ def run(checkpoint, ids_path, out_path, dtype_name):
     else:
         positions = torch.arange(ids.shape[1])[None].expand(ids.shape[0], -1)
     dtype = {"float32": torch.float32, "float64": torch.float64}[dtype_name]
+    old = torch.tensor(req["old"], dtype=torch.int64) if req.get("old") else None
+    routers = {}
     with torch.no_grad():
         logits, captured = forward(cfg, read_checkpoint(checkpoint), ids, mask, positions, dtype,
-                                   set(req.get("capture", [])))
+                                   set(req.get("capture", [])), routers)
     out = {"logits": logits}
     out.update(captured)
+    moe_losses(routers, mask, old, out)
+    for layer, (_, _, top_i) in routers.items():
+        out["%d.experts" % layer] = top_i.to(torch.int64)
     write_safetensors(out_path, out)
 
 

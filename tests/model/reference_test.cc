@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "model/checkpoint.h"
+#include "model/moe_losses.h"
 #include "model/tensor_io.h"
 #include "nlohmann/json.hpp"
 #include "tests/model/tiny_config.h"
@@ -68,10 +69,26 @@ std::vector<Variant> Variants() {
   ModelConfig llama_bias = TinyConfig(Architecture::kLlama, /*tied=*/true);
   llama_bias.attention_bias = true;
   llama_bias.mlp_bias = true;
+  // MoE layers (moe_mlp.h): layer 0 with n_l = 2 <= k (every expert), layer 2 top-2 of 4;
+  // and top-1 routing with bias-carrying experts.
+  ModelConfig llama_moe = TinyConfig(Architecture::kLlama, /*tied=*/true);
+  llama_moe.experts_per_layer = {2, 1, 4};
+  ModelConfig qwen_moe_top1 = TinyConfig(Architecture::kQwen2, /*tied=*/false);
+  qwen_moe_top1.experts_per_layer = {1, 3, 3};
+  qwen_moe_top1.num_experts_per_tok = 1;
   return {{"llama_untied_llama3_rope", TinyConfig(Architecture::kLlama, false)},
           {"llama_tied_bias", llama_bias},
           {"qwen2_untied", TinyConfig(Architecture::kQwen2, false)},
-          {"qwen2_tied", TinyConfig(Architecture::kQwen2, true)}};
+          {"qwen2_tied", TinyConfig(Architecture::kQwen2, true)},
+          {"llama_moe_top2", llama_moe},
+          {"qwen2_moe_top1", qwen_moe_top1}};
+}
+
+// MLP projections of MoE layers are not hook points.
+bool Captured(const ModelConfig& config, const std::string& key) {
+  const int64_t layer = std::stoi(key.substr(0, 1));
+  const std::string comp = key.substr(2);
+  return config.ExpertsInLayer(layer) < 2 || (comp != "gate_proj" && comp != "up_proj" && comp != "down_proj");
 }
 
 const std::vector<std::string> kCapture = {"0.q_proj",    "0.k_proj",  "1.v_proj",    "1.o_proj",
@@ -116,8 +133,14 @@ class ReferenceTest : public ::testing::TestWithParam<int> {
     mask_[1].narrow(0, 8, 4).zero_();
     mask_[2].narrow(0, 0, 5).zero_();
     positions_ = PositionsFromMask(mask_);
-    const nlohmann::json request = {
-        {"ids", ToList(ids_)}, {"mask", ToList(mask_)}, {"positions", ToList(positions_)}, {"capture", kCapture}};
+    old_ = at::zeros({3, 12}, at::kLong);  // "old-language" tokens for the LPR loss
+    old_[0].fill_(1);
+    old_[2].narrow(0, 6, 6).fill_(1);
+    const nlohmann::json request = {{"ids", ToList(ids_)},
+                                    {"mask", ToList(mask_)},
+                                    {"positions", ToList(positions_)},
+                                    {"capture", kCapture},
+                                    {"old", ToList(old_)}};
     std::ofstream(dir_->file("request.json")) << request.dump();
 
     nlohmann::json jobs = nlohmann::json::array();
@@ -177,7 +200,7 @@ class ReferenceTest : public ::testing::TestWithParam<int> {
   static inline nmoe::testing::TempDir* dir_ = nullptr;
   static inline std::vector<Case>* cases_ = nullptr;
   static inline absl::Status setup_status_;
-  static inline at::Tensor ids_, mask_, positions_;
+  static inline at::Tensor ids_, mask_, positions_, old_;
 };
 
 TEST_P(ReferenceTest, LogitsAndHooksMatchPython) {
@@ -186,6 +209,7 @@ TEST_P(ReferenceTest, LogitsAndHooksMatchPython) {
   Case& c = (*cases_)[static_cast<size_t>(GetParam())];
   HookMask hook_mask(v.config.num_hidden_layers);
   for (const std::string& key : kCapture) {
+    if (!Captured(v.config, key)) continue;
     hook_mask.Set(std::stoi(key.substr(0, 1)), *ComponentFromName(key.substr(2)));
   }
   auto hooks = std::make_shared<Recorder>(hook_mask);
@@ -203,6 +227,7 @@ TEST_P(ReferenceTest, LogitsAndHooksMatchPython) {
     std::printf("%s vs %s reference: logits %.3g", v.name, dtype, logits_err);
     EXPECT_LT(logits_err, 1e-5) << v.name << " logits vs " << dtype;
     for (const std::string& key : kCapture) {
+      if (!Captured(v.config, key)) continue;
       ASSERT_TRUE(ref.count(key)) << key;
       const double err = MaskedRelErr(hooks->seen.at(key), ref.at(key), mask_);
       std::printf(", %s %.3g", key.c_str(), err);
@@ -215,9 +240,49 @@ TEST_P(ReferenceTest, LogitsAndHooksMatchPython) {
   auto perturbed = c.model->Forward(ids_, options);
   ASSERT_TRUE(perturbed.ok());
   EXPECT_GT(MaskedRelErr(perturbed->logits_BTV, c.ref.at("float32").at("logits"), mask_), 1e-5);
+  c.model->layer(2).self_attn().k_proj().weight_OI()[0][0].sub_(0.05);  // later tests use the model
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, ReferenceTest, ::testing::Range(0, 4),
+// Routing choices and the auxiliary losses of every MoE layer (moe_losses.h) against the
+// reference's dense formulation, in fp32 and float64.
+TEST_P(ReferenceTest, MoeRoutingAndLossesMatchPython) {
+  ASSERT_TRUE(setup_status_.ok()) << setup_status_;
+  const Variant v = Variants()[static_cast<size_t>(GetParam())];
+  if (!v.config.is_moe()) GTEST_SKIP() << v.name << " has no MoE layer";
+  Case& c = (*cases_)[static_cast<size_t>(GetParam())];
+  c.model->SetHooks(nullptr);
+  std::vector<MoeMlp*> moe = MoeLayers(*c.model);
+  ASSERT_EQ(moe.size(), 2u);
+  for (MoeMlp* layer : moe) layer->set_record_routing(true);
+  ForwardOptions options;
+  options.mask_BT = mask_;
+  options.positions_BT = positions_;
+  torch::NoGradGuard no_grad;
+  ASSERT_TRUE(c.model->Forward(ids_, options).ok());
+  int64_t index = 0;
+  for (int64_t l = 0; l < v.config.num_hidden_layers; ++l) {
+    if (v.config.ExpertsInLayer(l) < 2) continue;
+    const RouterOutputs& r = moe[static_cast<size_t>(index++)]->last_routing();
+    const at::Tensor keep_N = mask_.reshape({-1}).to(at::kBool);
+    const auto& ref32 = c.ref.at("float32");
+    const at::Tensor want_NK = ref32.at(absl::StrCat(l, ".experts")).reshape({-1, r.experts_NK.size(1)});
+    EXPECT_TRUE(at::equal(r.experts_NK.index({keep_N}), want_NK.index({keep_N}))) << v.name << " layer " << l;
+    const double balance = SwitchBalanceLoss(r).item<double>();
+    const double zloss = RouterZLoss(r).item<double>();
+    const double lpr = LprLoss(r, old_.reshape({-1})).item<double>();
+    for (const char* dtype : {"float32", "float64"}) {
+      const auto& ref = c.ref.at(dtype);
+      EXPECT_NEAR(balance, ref.at(absl::StrCat(l, ".balance")).item<double>(), 1e-5) << v.name << " " << dtype;
+      EXPECT_NEAR(zloss, ref.at(absl::StrCat(l, ".zloss")).item<double>(), 1e-5 * std::max(1.0, zloss));
+      EXPECT_NEAR(lpr, ref.at(absl::StrCat(l, ".lpr")).item<double>(), 1e-5) << v.name << " " << dtype;
+    }
+    std::printf("%s layer %ld: balance %.6f z-loss %.6f lpr %.6f\n", v.name, static_cast<long>(l), balance, zloss,
+                lpr);
+  }
+  for (MoeMlp* layer : moe) layer->set_record_routing(false);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, ReferenceTest, ::testing::Range(0, 6),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(Variants()[static_cast<size_t>(info.param)].name);
                          });

@@ -1,0 +1,76 @@
+// The MoE MLP of NeuronMoE step 3 (METHOD.md): n_l SwiGLU experts behind a router.
+//
+//   p_NE = softmax(router(x)) in fp32;  top-k experts per token (all when n_l <= k);
+//   weights renormalised to sum 1;      y = sum over chosen e of w_e * FFN_e(x).
+//
+// Expert 0 is the original dense MLP (frozen by the trainer), experts 1..n_l-1 start as
+// copies of it. Tokens are dispatched grouped by expert: the (token, slot) pairs are
+// sorted by expert and each expert runs one matrix product over its own tokens (no
+// dense pass of every token through every expert).
+//
+// Parameter names (under model.layers.{i}.mlp.):
+//   router.weight                       [E, D]   bias-free
+//   experts.{e}.{gate,up}_proj.weight   [F, D]
+//   experts.{e}.down_proj.weight        [D, F]
+//
+// Shape legend: B batch, T time, N = B*T tokens, D hidden, F intermediate, E experts,
+// K chosen experts per token, S = N*K routed slots.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/config.h"
+#include "model/hooks.h"
+#include "model/linear.h"
+#include "model/mlp.h"
+
+namespace nmoe::model {
+
+// What the last forward's router did, for the auxiliary losses (moe_losses.h) and
+// routing statistics. Tensors are part of the autograd graph when grad mode was on.
+struct RouterOutputs {
+  at::Tensor logits_NE;   // fp32 router logits
+  at::Tensor probs_NE;    // fp32 softmax
+  at::Tensor experts_NK;  // int64 chosen experts, by decreasing probability
+  at::Tensor mask_N;      // bool valid tokens; undefined = all valid
+  int64_t num_experts = 0;
+};
+
+class MoeMlp : public FeedForward {
+ public:
+  MoeMlp(const ModelConfig& config, int64_t num_experts, int64_t top_k, const at::TensorOptions& options);
+
+  // Copies `dense`'s weights into every expert and draws the router from
+  // Xavier-normal (std = sqrt(2 / (D + E))) with its own generator seeded by `seed`.
+  void UpcycleFrom(const SwiGluMlp& dense, uint64_t seed);
+
+  // Emits nothing for the experts' projections (hooks see the layer's MLP input only).
+  // Records RouterOutputs when routing recording is on.
+  at::Tensor Forward(const at::Tensor& x_BTD, const LayerContext& ctx) override;
+
+  int64_t num_experts() const { return static_cast<int64_t>(experts_.size()); }
+  int64_t top_k() const { return top_k_; }
+  Linear& router() const { return *router_; }
+  SwiGluMlp& expert(int64_t e) const { return *experts_.at(static_cast<size_t>(e)); }
+
+  // Recording keeps the last forward's router tensors (and their graph) alive until the
+  // next forward or ClearRouting(). Off by default.
+  void set_record_routing(bool on) { record_routing_ = on; }
+  const RouterOutputs& last_routing() const { return routing_; }
+  void ClearRouting() { routing_ = RouterOutputs{}; }
+
+ private:
+  int64_t top_k_;
+  bool record_routing_ = false;
+  std::shared_ptr<Linear> router_;
+  std::shared_ptr<torch::nn::Module> expert_list_;  // "experts"
+  std::vector<std::shared_ptr<SwiGluMlp>> experts_;
+  RouterOutputs routing_;
+};
+
+}  // namespace nmoe::model
