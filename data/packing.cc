@@ -32,6 +32,9 @@ absl::StatusOr<std::unique_ptr<PackedLoader>> PackedLoader::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("rank ", options.rank, " outside [0, world_size = ", options.world_size, ")"));
   }
+  if (shards.size() > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(shards.size(), " shards: at most 65535 per loader"));
+  }
   std::unique_ptr<PackedLoader> loader(new PackedLoader());
   loader->options_ = options;
   const uint64_t seps = (options.bos_id ? 1 : 0) + (options.eos_id ? 1 : 0);
@@ -106,8 +109,12 @@ PackedSequence PackedLoader::Window(uint64_t w) const {
   out.window = w;
   out.tokens.resize(seq + 1);
   out.loss_mask.assign(seq, 1);
+  out.shard.resize(seq);
   size_t doc = SIZE_MAX;
-  for (uint64_t i = 0; i <= seq; ++i) out.tokens[i] = StreamToken(w * seq + i, &doc);
+  for (uint64_t i = 0; i <= seq; ++i) {
+    out.tokens[i] = StreamToken(w * seq + i, &doc);
+    if (i < seq) out.shard[i] = static_cast<uint16_t>(doc_shard_[doc]);
+  }
   if (options_.bos_id) {
     for (uint64_t t = 0; t < seq; ++t) {
       if (out.tokens[t + 1] == *options_.bos_id) out.loss_mask[t] = 0;

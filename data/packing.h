@@ -46,6 +46,8 @@ struct PackingOptions {
 struct PackedSequence {
   std::vector<int32_t> tokens;     // seq_len + 1
   std::vector<uint8_t> loss_mask;  // seq_len; mask[t] belongs to target tokens[t + 1]
+  std::vector<uint16_t> shard;     // seq_len: the shard whose document input token t is
+                                   // part of (its separators included); shard order of Create
   uint64_t window = 0;             // global window index
 };
 

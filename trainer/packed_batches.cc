@@ -16,11 +16,14 @@ Batch BatchFromWindows(const std::vector<data::PackedSequence>& windows) {
   batch.targets_BT = at::empty({b, t}, at::kLong);
   int64_t* ids = batch.ids_BT.data_ptr<int64_t>();
   int64_t* targets = batch.targets_BT.data_ptr<int64_t>();
+  batch.source_BT = at::empty({b, t}, at::kLong);
+  int64_t* source = batch.source_BT.data_ptr<int64_t>();
   for (int64_t i = 0; i < b; ++i) {
     const data::PackedSequence& w = windows[static_cast<size_t>(i)];
     for (int64_t j = 0; j < t; ++j) {
       const size_t k = static_cast<size_t>(j);
       ids[i * t + j] = w.tokens[k];
+      source[i * t + j] = k < w.shard.size() ? w.shard[k] : 0;
       const bool trained = w.loss_mask[k] != 0;
       targets[i * t + j] = trained ? w.tokens[k + 1] : model::kIgnoreIndex;
       batch.predicted_tokens += trained ? 1 : 0;

@@ -43,6 +43,7 @@ struct Batch {
   at::Tensor ids_BT;      // int64 model inputs
   at::Tensor targets_BT;  // int64 next-token targets; model::kIgnoreIndex where not trained
   int64_t predicted_tokens = 0;  // targets that are not ignored
+  at::Tensor source_BT;  // int64 shard index of each input token (data/packing.h); may be undefined
 };
 
 // Where batches come from; deterministic and resumable.

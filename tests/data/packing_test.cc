@@ -55,6 +55,15 @@ TEST(PackingTest, HandWorkedWindowsAndMask) {
   EXPECT_THAT(w1.loss_mask, ElementsAre(1, 0, 1));  // predicting the next document's BOS is masked
   EXPECT_THAT(w2.tokens, ElementsAre(20, 21, 2, 1));
   EXPECT_THAT(w2.loss_mask, ElementsAre(1, 1, 0));
+  // Input tokens' shards: stream positions 0-8 are a.tok's, 9-11 b.tok's.
+  EXPECT_THAT(w0.shard, ElementsAre(0, 0, 0));
+  EXPECT_THAT(w2.shard, ElementsAre(0, 0, 0));
+  EXPECT_THAT((*loader)->Window(2).shard, ElementsAre(0, 0, 0));
+  o.seq_len = 2;  // windows [6,9): positions 6,7 -> a; [8,11): 8 -> a, 9 -> b
+  auto two = PackedLoader::Create({a, b}, o);
+  ASSERT_TRUE(two.ok());
+  EXPECT_THAT((*two)->Window(3).shard, ElementsAre(0, 0));
+  EXPECT_THAT((*two)->Window(4).shard, ElementsAre(0, 1));
   EXPECT_EQ((*loader)->Next().window, 0u);  // next epoch, same order without shuffling
   EXPECT_EQ((*loader)->Position().epoch, 1u);
 }
