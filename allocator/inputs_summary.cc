@@ -54,6 +54,14 @@ absl::StatusOr<NeuronCountTable> NeuronCountsFromSummary(const v1::ProfileSummar
       layers_seen = std::max(layers_seen, lc.layer() + 1);
     }
   }
+  for (const auto* list : {&high_resource, &low_resource}) {
+    for (const std::string& lang : *list) {
+      if (!found.count(lang)) {
+        return absl::InvalidArgumentError(absl::StrCat("profile ", summary.job_id(), " has no ", CriterionName(criterion),
+                                                       " neuron counts for language ", lang));
+      }
+    }
+  }
   if (num_layers == 0) num_layers = layers_seen;
   if (layers_seen > num_layers) {
     return absl::InvalidArgumentError(
