@@ -109,6 +109,9 @@ absl::Status CheckProfile(const std::string& f, const v1::ProfileSpec& p, bool i
     if (!v1::Component_IsValid(c) || c == v1::COMPONENT_UNSPECIFIED) return Bad(item, StrCat("unknown component ", c));
     if (!components.insert(c).second) return Bad(item, "component listed twice");
   }
+  NMOE_RETURN_IF_ERROR(CheckPath(f + ".output_path", p.output_path(), false));
+  NMOE_RETURN_IF_ERROR(CheckRange(f + ".memory_budget_mb", p.memory_budget_mb(), 0, 16'777'216));
+  NMOE_RETURN_IF_ERROR(CheckRange(f + ".batch_tokens", p.batch_tokens(), 0, 1'048'576));
   return CheckRange(f + ".similarity_tokens_per_language", p.similarity_tokens_per_language(), 0, 100'000'000);
 }
 

@@ -178,6 +178,9 @@ TEST(ValidateJobSpecTest, BoundaryValuesPass) {
   p->add_components(v1::COMPONENT_Q_PROJ);
   p->add_components(v1::COMPONENT_DOWN_PROJ);
   p->mutable_model()->set_path(std::string(4096, 'p'));
+  p->set_output_path(std::string(4096, 'o'));
+  p->set_memory_budget_mb(16'777'216);
+  p->set_batch_tokens(1'048'576);
   ExpectValid(spec);
 
   spec.set_max_restarts(0);  // present and zero: no restarts
@@ -291,6 +294,13 @@ std::vector<InvalidCase> InvalidCases() {
            "spec.resources.threads_per_worker"),
       Edit("TooManyRestarts", Profile, [](auto& s) { s.set_max_restarts(101); }, "spec.max_restarts"),
       // Profile.
+      Edit("ProfileOutputPathWithNul", Profile,
+           [](auto& s) { s.mutable_profile()->set_output_path(std::string("out\0put", 7)); },
+           "spec.profile.output_path"),
+      Edit("ProfileMemoryBudgetTooLarge", Profile, [](auto& s) { s.mutable_profile()->set_memory_budget_mb(16'777'217); },
+           "spec.profile.memory_budget_mb"),
+      Edit("ProfileBatchTokensTooLarge", Profile, [](auto& s) { s.mutable_profile()->set_batch_tokens(1'048'577); },
+           "spec.profile.batch_tokens"),
       Edit("ProfileTopNTooLarge", Profile, [](auto& s) { s.mutable_profile()->set_top_n(10'000'001); },
            "spec.profile.top_n"),
       Edit("ProfileWithoutModel", Profile, [](auto& s) { s.mutable_profile()->clear_model(); },

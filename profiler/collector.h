@@ -1,0 +1,63 @@
+// Activation collection on model::CausalLm through its hook points (model/hooks.h).
+// One forward pass feeds every requested criterion:
+//   AP          per-sentence mean of each profiled projection's output over the
+//               sentence's real tokens (BOS included): responses_BN(), flat neuron order
+//   LAPE        per-language counts of real tokens where the output is > 0
+//   similarity  per layer and language, the sum of unit-normalised MLP inputs of up to
+//               `similarity_tokens` real tokens per language (the first ones seen)
+// Hooks are requested only for what is asked (HookMask), so unused ones cost nothing.
+// Every batch holds sentences of one language. Padding tokens never count.
+//
+// Shape legend: B sentences, T tokens, C a projection's channels, N profiled neurons,
+// D hidden size.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "model/hooks.h"
+#include "profiler/neuron_space.h"
+#include "profiler/profile_state.h"
+
+namespace nmoe::profiler {
+
+struct CollectOptions {
+  bool ap = true;
+  bool lape = false;
+  bool similarity = false;
+  uint64_t similarity_tokens = 100'000;  // per language (and per layer)
+};
+
+class Collector : public model::ActivationHooks {
+ public:
+  Collector(const NeuronSpace& space, int64_t hidden_size, int32_t num_languages, const CollectOptions& options);
+
+  // Before each forward: the batch's language and its (B,T) valid-token mask (1 = real).
+  void BeginBatch(int32_t language, const at::Tensor& mask_BT);
+
+  void OnActivation(int64_t layer, model::Component c, const at::Tensor& out_BTC) override;
+
+  // After the forward (AP): the batch's mean responses, fp32 (B, N).
+  const at::Tensor& responses_BN() const { return responses_BN_; }
+  LapeCounts& lape() { return lape_; }
+  SimilaritySums& similarity() { return similarity_; }
+
+ private:
+  static model::HookMask MaskFor(const NeuronSpace& space, const CollectOptions& options);
+
+  NeuronSpace space_;
+  CollectOptions options_;
+  int32_t language_ = 0;
+  at::Tensor mask_BT1_;        // fp32
+  at::Tensor valid_BT1_;       // bool
+  at::Tensor lengths_B1_;      // fp32 real tokens per sentence
+  at::Tensor similarity_BT1_;  // fp32: the tokens counted for similarity
+  uint64_t similarity_batch_tokens_ = 0;
+  at::Tensor responses_BN_;
+  LapeCounts lape_;
+  SimilaritySums similarity_;
+};
+
+}  // namespace nmoe::profiler

@@ -1,0 +1,37 @@
+// One profiling run on a model: forward every sentence batch once with the collector
+// attached and accumulate what the criteria need (scoring.h scores it).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/causal_lm.h"
+#include "profiler/collector.h"
+#include "profiler/scoring.h"
+#include "profiler/sentence_batches.h"
+
+namespace nmoe::profiler {
+
+struct RunOptions {
+  CollectOptions collect;
+  std::vector<Proj> projs;                       // empty = all seven
+  uint64_t memory_budget_bytes = 2ull << 30;     // AP responses held in memory
+  std::filesystem::path spill_dir;               // AP responses over the budget
+  bool bf16_autocast = false;
+  // Called after each batch with sentences done and total. Optional.
+  std::function<void(int64_t, int64_t)> progress;
+  // Polled between batches; true stops the run with CANCELLED. Optional.
+  std::function<bool()> stop;
+};
+
+// The neurons of `config`'s projections.
+absl::StatusOr<NeuronSpace> SpaceFor(const model::ModelConfig& config, const std::vector<Proj>& projs);
+
+// Runs under a NoGradGuard; attaches the collector for the run and detaches it after
+// (also on errors). `languages` names the labels of the batches.
+absl::StatusOr<CollectedProfile> CollectProfile(model::CausalLm& model, const std::vector<std::string>& languages,
+                                                const std::vector<SentenceBatch>& batches, const RunOptions& options);
+
+}  // namespace nmoe::profiler
