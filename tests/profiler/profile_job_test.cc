@@ -1,0 +1,155 @@
+// The profile job kind end to end: a tiny random model with a BPE tokenizer trained on
+// the committed sample corpus, profiled by nmoe-run (child process) with AP, LAPE and
+// layer similarity; results.db holds the stats and the summary (read back through
+// StoreResultSink and ResultsStore, no nmoectl); the exports and figures exist and
+// agree with the stored results.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "model/checkpoint.h"
+#include "nlohmann/json.hpp"
+#include "storage/results_store.h"
+#include "storage/rocksdb_store.h"
+#include "storage/store_result_sink.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tokenizer/bpe_trainer.h"
+#include "tokenizer/tokenizer.h"
+#include "trainer/presets.h"
+
+namespace nmoe {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kSentences = 40;
+constexpr int kTopN = 50;
+const std::vector<std::string> kLangs = {"en", "el", "zh"};
+
+std::string SourceDir() {
+  const char* dir = std::getenv("NMOE_SOURCE_DIR");
+  return dir != nullptr ? dir : ".";
+}
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Corpus(const std::string& lang) { return absl::StrCat(SourceDir(), "/tests/data/corpus/", lang, "/train.txt"); }
+
+// tokenizer.json (vocab 400) + a random tiny-preset model in `dir`.
+void MakeModel(const fs::path& dir) {
+  auto trainer = tokenizer::BpeTrainer::Create({.vocab_size = 400});
+  ASSERT_TRUE(trainer.ok());
+  for (const std::string& lang : kLangs) {
+    std::ifstream in(Corpus(lang));
+    std::string line;
+    for (int i = 0; i < 300 && std::getline(in, line); ++i) trainer->AddText(line);
+  }
+  auto json = trainer->Train();
+  ASSERT_TRUE(json.ok());
+  auto tok = tokenizer::Tokenizer::FromJson(*json);
+  ASSERT_TRUE(tok.ok());
+  auto config = trainer::PresetConfig("tiny", tok->vocab_size(), tok->bos_id(), tok->eos_id());
+  ASSERT_TRUE(config.ok());
+  auto m = model::NewRandomModel(*config, 3);
+  ASSERT_TRUE(m.ok());
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << *json;
+  ASSERT_TRUE(model::SavePretrained(**m, dir.string()).ok());
+}
+
+TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
+  testing::TempDir dir;
+  MakeModel(dir.path() / "model");
+  std::string corpora;
+  for (const std::string& lang : kLangs) absl::StrAppend(&corpora, "    - {language: ", lang, ", paths: [", Corpus(lang), "]}\n");
+  std::ofstream(dir.file("job.yaml")) << absl::StrCat(
+      "name: profile-test\nresources: {dtype: COMPUTE_DTYPE_FP32, threads_per_worker: 1}\nprofile:\n  model: {path: model}\n",
+      "  corpora:\n", corpora, "  criteria: [NEURON_CRITERION_AP, NEURON_CRITERION_LAPE]\n",
+      "  sentences_per_language: ", kSentences, "\n  top_n: ", kTopN,
+      "\n  layer_similarity: true\n  output_path: out\n  memory_budget_mb: 1\n  seed: 4\n");
+  auto child = testing::ChildProcess::Start(
+      {testing::BuildPath("worker/nmoe-run"), dir.file("job.yaml"), "--work-dir", dir.path().string(), "--threads", "1"},
+      dir.file("run.log"));
+  ASSERT_TRUE(child.ok());
+  auto code = child->Wait(absl::Seconds(300));
+  ASSERT_TRUE(code.ok());
+  ASSERT_EQ(*code, 0) << ReadAll(dir.file("run.log"));
+
+  // Files.
+  const fs::path out = dir.path() / "out";
+  for (const char* f : {"summary.json", "selected_ap.csv", "selected_lape.csv", "counts_ap.csv", "counts_lape.csv",
+                        "similarity.csv", "counts_by_language_ap.svg", "counts_by_component_ap.svg", "heatmap_ap.svg",
+                        "counts_by_language_lape.svg", "similarity.svg"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  EXPECT_FALSE(fs::exists(out / "spill")) << "spill files are removed";
+  const auto summary_json = nlohmann::json::parse(ReadAll(out / "summary.json"));
+  EXPECT_EQ(summary_json["languages"].size(), kLangs.size());
+  EXPECT_EQ(summary_json["similarity"]["layers"].size(), 4u);
+
+  // Stored results (the run is over: open its RocksDB here).
+  {
+    auto sink = storage::StoreResultSink::OpenLocal((dir.path() / "results.db").string());
+    ASSERT_TRUE(sink.ok()) << sink.status();
+    auto summary = (*sink)->GetProfileSummary("local");
+    ASSERT_TRUE(summary.ok() && summary->has_value());
+    ASSERT_EQ((*summary)->languages_size(), 2 * static_cast<int>(kLangs.size()));  // AP and LAPE
+    for (const auto& lp : (*summary)->languages()) {
+      uint32_t total = 0;
+      for (const auto& layer : lp.layers()) total += layer.total();
+      if (lp.criterion() == v1::NEURON_CRITERION_AP) EXPECT_EQ(total, static_cast<uint32_t>(kTopN)) << lp.language();
+    }
+    ASSERT_EQ((*summary)->similarities_size(), 4);
+    const auto& s0 = (*summary)->similarities(0);
+    ASSERT_EQ(s0.similarity_size(), 9);
+    EXPECT_NEAR(s0.similarity(1), s0.similarity(3), 1e-12);  // symmetric
+    EXPECT_GT(s0.similarity(0), 0.0);
+  }
+  auto kv = storage::RocksDbStore::Open((dir.path() / "results.db").string());
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  storage::ResultsStore results(kv->get());
+  v1::QueryNeuronsRequest q;
+  q.set_job_id("local");
+  q.set_language("el");
+  q.set_criterion(v1::NEURON_CRITERION_AP);
+  q.set_selected_only(true);
+  auto page = results.QueryNeurons(q, 10000);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->items.size(), static_cast<size_t>(kTopN));
+  EXPECT_EQ(page->items[0].rank(), 1u);
+  for (size_t i = 1; i < page->items.size(); ++i) EXPECT_GE(page->items[i - 1].score(), page->items[i].score());
+  // The CSV lists the same first neuron.
+  const std::string csv = ReadAll(out / "selected_ap.csv");
+  const auto& top = page->items[0];
+  EXPECT_NE(csv.find(absl::StrCat("el,1,", top.layer(), ",")), std::string::npos);
+  // Every neuron has a stat: tiny preset has 4 layers x (64+32+32+64+192+192+64) = 2560 neurons.
+  q.set_selected_only(false);
+  q.set_layer(2);
+  q.set_component(v1::COMPONENT_GATE_PROJ);
+  auto gate = results.QueryNeurons(q, 10000);
+  ASSERT_TRUE(gate.ok());
+  EXPECT_EQ(gate->items.size(), 192u);
+  q.set_criterion(v1::NEURON_CRITERION_LAPE);
+  auto lape = results.QueryNeurons(q, 10000);
+  ASSERT_TRUE(lape.ok());
+  ASSERT_EQ(lape->items.size(), 192u);
+  for (const auto& n : lape->items) {
+    EXPECT_GE(n.activation_prob(), 0.0);
+    EXPECT_LE(n.activation_prob(), 1.0);
+  }
+  const std::string log = ReadAll(dir.file("run.log"));
+  EXPECT_NE(log.find("responses spilled"), std::string::npos) << "memory_budget_mb 1 spills the responses";
+}
+
+}  // namespace
+}  // namespace nmoe
