@@ -66,6 +66,9 @@ class ControlPlane {
   absl::Status FailTask(const v1::FailTaskRequest& request);
   absl::Status DeregisterWorker(const std::string& worker_id);
   v1::ListWorkersResponse ListWorkers();
+  // The id of the job whose task `task_id` the worker holds now; FAILED_PRECONDITION
+  // when it holds no such lease (results writes of stale attempts are refused).
+  absl::StatusOr<std::string> HeldTaskJob(const std::string& worker_id, const std::string& task_id);
   // OK when `attempt` is the job's current, live attempt (rendezvous scope check).
   absl::Status CheckLiveAttempt(const std::string& job_id, uint32_t attempt);
 
@@ -103,9 +106,11 @@ class ControlPlane {
   // on success, makes it the current version in memory.
   absl::Status Commit(v1::Job job, std::vector<v1::JobEvent> events, bool sync, Touched& touched);
   // Ends the job's current attempt: revokes every slot, then queues a new
-  // attempt (RETRYING) when retryable and the budget allows, else FAILED.
+  // attempt (RETRYING) when retryable and the budget allows, else FAILED. A
+  // preempted attempt (its worker left after checkpointing) always queues a
+  // new attempt and leaves the budget alone.
   absl::Status EndAttempt(const std::string& job_id, const std::string& reason, const std::string& message,
-                          bool retryable, Touched& touched);
+                          bool retryable, Touched& touched, bool preempted = false);
   // A revoked slot of a CANCELLING job was given up: CANCELLED once none is held.
   absl::Status ReleaseCancelledSlot(const std::string& task_id, Touched& touched);
   absl::StatusOr<WorkerEntry*> FindWorker(const std::string& worker_id);

@@ -281,7 +281,7 @@ absl::Status ControlPlane::FailTask(const v1::FailTaskRequest& request) {
     w->worker.set_state(v1::WORKER_STATE_IDLE);
     NMOE_RETURN_IF_ERROR(EndAttempt(job_id, request.reason(),
                                     absl::StrCat("worker ", Describe(w->worker), ": ", request.message()),
-                                    request.retryable(), touched));
+                                    request.retryable() || request.preempted(), touched, request.preempted()));
     return absl::OkStatus();
   }();
   NMOE_RETURN_IF_ERROR(Publish(touched, status));
@@ -289,7 +289,7 @@ absl::Status ControlPlane::FailTask(const v1::FailTaskRequest& request) {
 }
 
 absl::Status ControlPlane::EndAttempt(const std::string& job_id, const std::string& reason, const std::string& message,
-                                      bool retryable, Touched& touched) {
+                                      bool retryable, Touched& touched, bool preempted) {
   v1::Job job = jobs_.at(job_id);
   // Every other slot holder must stop; the slots themselves are gone.
   for (int rank = 0; rank < job.worker_ids_size(); ++rank) {
@@ -306,6 +306,12 @@ absl::Status ControlPlane::EndAttempt(const std::string& job_id, const std::stri
   if (job.state() == v1::JOB_STATE_CANCELLING) {
     for (auto& wid : *job.mutable_worker_ids()) wid.clear();
     Transition(job, v1::JOB_STATE_CANCELLED, "CANCELLED", message, events);
+  } else if (preempted) {
+    Transition(job, v1::JOB_STATE_RETRYING, reason,
+               absl::StrCat(message, "; queued again (the restart budget is not used)"), events);
+    job.set_attempt(job.attempt() + 1);
+    for (auto& wid : *job.mutable_worker_ids()) wid.clear();
+    job.clear_completed_ranks();
   } else if (retryable && job.restarts_used() < job.max_restarts()) {
     Transition(job, v1::JOB_STATE_RETRYING, reason,
                absl::StrCat(message, "; restart ", job.restarts_used() + 1, " of ", job.max_restarts()), events);
@@ -354,6 +360,13 @@ v1::ListWorkersResponse ControlPlane::ListWorkers() {
     if (w.worker.state() != v1::WORKER_STATE_LEFT) *response.add_workers() = w.worker;
   }
   return response;
+}
+
+absl::StatusOr<std::string> ControlPlane::HeldTaskJob(const std::string& worker_id, const std::string& task_id) {
+  std::lock_guard lock(mu_);
+  NMOE_ASSIGN_OR_RETURN(WorkerEntry * w, FindWorker(worker_id));
+  NMOE_ASSIGN_OR_RETURN(v1::Job * job, HeldJob(*w, task_id));
+  return job->id();
 }
 
 absl::Status ControlPlane::CheckLiveAttempt(const std::string& job_id, uint32_t attempt) {

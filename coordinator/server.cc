@@ -78,7 +78,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(cons
   info.set_auth_required(s->auth_->enabled());
   info.set_tls(!config.tls_cert_file.empty());
   s->job_service_ = std::make_unique<JobServiceImpl>(s->control_plane_.get(), s->auth_.get(), &s->shutting_down_);
-  s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->control_plane_.get(), s->auth_.get(), clock);
+  s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->control_plane_.get(), s->results_.get(),
+                                                          s->auth_.get(), clock);
   s->results_service_ = std::make_unique<ResultsServiceImpl>(s->results_.get(), s->auth_.get());
   s->info_service_ = std::make_unique<InfoServiceImpl>(info, s->auth_.get());
 

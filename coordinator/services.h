@@ -40,8 +40,8 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
-  WorkerServiceImpl(ControlPlane* cp, const Authenticator* auth, const Clock* clock)
-      : cp_(cp), auth_(auth), clock_(clock) {}
+  WorkerServiceImpl(ControlPlane* cp, storage::ResultsStore* results, const Authenticator* auth, const Clock* clock)
+      : cp_(cp), results_(results), auth_(auth), clock_(clock) {}
 
   grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* ctx, const v1::RegisterWorkerRequest* req,
                                            v1::RegisterWorkerResponse* resp) override;
@@ -60,6 +60,13 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
                                              v1::DeregisterWorkerResponse* resp) override;
   grpc::ServerUnaryReactor* ListWorkers(grpc::CallbackServerContext* ctx, const v1::ListWorkersRequest* req,
                                         v1::ListWorkersResponse* resp) override;
+  grpc::ServerUnaryReactor* PutNeuronStats(grpc::CallbackServerContext* ctx, const v1::PutNeuronStatsRequest* req,
+                                           v1::PutNeuronStatsResponse* resp) override;
+  grpc::ServerUnaryReactor* PutProfileSummary(grpc::CallbackServerContext* ctx,
+                                              const v1::PutProfileSummaryRequest* req,
+                                              v1::PutProfileSummaryResponse* resp) override;
+  grpc::ServerUnaryReactor* PutPlan(grpc::CallbackServerContext* ctx, const v1::PutPlanRequest* req,
+                                    v1::PutPlanResponse* resp) override;
   grpc::ServerUnaryReactor* KvSet(grpc::CallbackServerContext* ctx, const v1::KvSetRequest* req,
                                   v1::KvSetResponse* resp) override;
   grpc::ServerUnaryReactor* KvGet(grpc::CallbackServerContext* ctx, const v1::KvGetRequest* req,
@@ -71,6 +78,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
 
  private:
   ControlPlane* cp_;
+  storage::ResultsStore* results_;
   const Authenticator* auth_;
   const Clock* clock_;
 };

@@ -236,6 +236,55 @@ TEST_F(ControlPlaneTest, NonRetryableFailureFailsAtOnce) {
   EXPECT_EQ(job->restarts_used(), 0u);
 }
 
+TEST_F(ControlPlaneTest, PreemptedTaskQueuesAgainWithoutUsingTheBudget) {
+  v1::JobSpec spec = ProfileSpec();
+  spec.set_max_restarts(0);  // no budget: a plain retryable failure would fail the job
+  const std::string id = Submit(spec);
+  const std::string w1 = Register("leaving");
+  v1::Task t1 = Lease(w1);
+  v1::FailTaskRequest fail;
+  fail.set_worker_id(w1);
+  fail.set_task_id(t1.id());
+  fail.set_reason("WORKER_SHUTDOWN");
+  fail.set_message("worker is shutting down (SIGTERM); checkpoint saved");
+  fail.set_preempted(true);
+  ASSERT_TRUE(cp_->FailTask(fail).ok());
+  auto job = cp_->GetJob(id);
+  EXPECT_EQ(job->state(), v1::JOB_STATE_RETRYING);
+  EXPECT_EQ(job->last_transition().reason(), "WORKER_SHUTDOWN");
+  EXPECT_THAT(job->last_transition().message(), ::testing::HasSubstr("leaving"));
+  EXPECT_EQ(job->restarts_used(), 0u);
+  // Another worker takes the next attempt and finishes it.
+  const std::string w2 = Register("staying");
+  v1::Task t2 = Lease(w2);
+  EXPECT_EQ(t2.attempt(), 2u);
+  ASSERT_TRUE(Complete(w2, t2.id()).ok());
+  EXPECT_EQ(State(id), v1::JOB_STATE_SUCCEEDED);
+  // Without `preempted`, the same failure spends the (empty) budget.
+  const std::string id2 = Submit(spec);
+  v1::Task t3 = Lease(w1);
+  ASSERT_EQ(t3.job_id(), id2);
+  fail.set_task_id(t3.id());
+  fail.set_preempted(false);
+  fail.set_retryable(true);
+  ASSERT_TRUE(cp_->FailTask(fail).ok());
+  EXPECT_EQ(State(id2), v1::JOB_STATE_FAILED);
+}
+
+TEST_F(ControlPlaneTest, HeldTaskJobNamesTheJobOnlyForTheLeaseHolder) {
+  const std::string id = Submit(ProfileSpec());
+  const std::string w = Register("a");
+  const std::string other = Register("b");
+  v1::Task t = Lease(w);
+  auto job = cp_->HeldTaskJob(w, t.id());
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(*job, id);
+  EXPECT_EQ(cp_->HeldTaskJob(other, t.id()).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(cp_->HeldTaskJob("worker-none", t.id()).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(Complete(w, t.id()).ok());
+  EXPECT_EQ(cp_->HeldTaskJob(w, t.id()).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(ControlPlaneTest, CancelPendingJobEndsAtOnce) {
   const std::string id = Submit(ProfileSpec());
   auto job = cp_->CancelJob(id, "not needed");
