@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "bench/model/model_flops.h"
 #include "compute/blas_kernels.h"
 #include "compute/compute_info.h"
 #include "compute/gemm_rate.h"
@@ -156,14 +157,9 @@ int main(int argc, char** argv) {
   const double build_seconds = Since(build_start);
   const double rss_model = PeakRssGiB();
 
-  // Model FLOPs per token.
-  const double d = static_cast<double>(config.hidden_size), f = static_cast<double>(config.intermediate_size);
-  const double l = static_cast<double>(config.num_hidden_layers), v = static_cast<double>(config.vocab_size);
-  const double q = static_cast<double>(config.q_size()), kv = static_cast<double>(config.kv_size());
-  const double n_matmul = l * (d * q + 2 * d * kv + q * d + 3 * d * f) + v * d;
-  const double attn = l * static_cast<double>(seq) * q;  // L T H d
+  // Model FLOPs per token (bench/model/model_flops.h).
   const bool training = mode != "forward";
-  const double flops_per_token = training ? 6 * n_matmul + 12 * attn : 2 * n_matmul + 4 * attn;
+  const double flops_per_token = nmoe::bench::FlopsPerToken(config, seq, training);
 
   at::Generator gen = at::detail::createCPUGenerator(3);
   const at::Tensor ids = at::randint(0, config.vocab_size, {batch, seq + 1}, gen, at::kLong);
