@@ -1,10 +1,10 @@
 #include "profiler/collector.h"
 
-#include <ATen/ops/cumsum.h>
+#include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/sum.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace nmoe::profiler {
 
@@ -21,54 +21,99 @@ Collector::Collector(const NeuronSpace& space, int64_t hidden_size, int32_t num_
                      const CollectOptions& options)
     : ActivationHooks(MaskFor(space, options)), space_(space), options_(options) {
   if (options_.lape) lape_.Init(static_cast<size_t>(num_languages), space_.size());
-  if (options_.similarity) similarity_.Init(space_.num_layers(), num_languages, hidden_size);
+  if (options_.similarity) similarity_sums_.Init(space_.num_layers(), num_languages, hidden_size);
 }
 
 void Collector::BeginBatch(int32_t language, const at::Tensor& mask_BT) {
   language_ = language;
-  const at::Tensor mask = mask_BT.to(at::kFloat);
-  mask_BT1_ = mask.unsqueeze(-1);
-  valid_BT1_ = mask_BT1_.gt(0);
-  lengths_B1_ = mask.sum(1, /*keepdim=*/true);
-  const uint64_t real = static_cast<uint64_t>(mask.sum().item<double>());
+  const at::Tensor mask = mask_BT.to(at::kLong).contiguous();
+  batch_ = mask.size(0);
+  time_ = mask.size(1);
+  const int64_t* m = mask.data_ptr<int64_t>();
+  valid_.assign(static_cast<size_t>(batch_ * time_), 0);
+  lengths_.assign(static_cast<size_t>(batch_), 0.0);
+  uint64_t real = 0;
+  for (int64_t i = 0; i < batch_ * time_; ++i) {
+    if (m[i] == 0) continue;
+    valid_[static_cast<size_t>(i)] = 1;
+    lengths_[static_cast<size_t>(i / time_)] += 1;
+    ++real;
+  }
   if (options_.lape) lape_.tokens[static_cast<size_t>(language)] += real;
-  if (options_.ap) responses_BN_ = at::empty({mask.size(0), space_.size()}, at::kFloat);
+  if (options_.ap) responses_BN_ = at::empty({batch_, space_.size()}, at::kFloat);
   if (options_.similarity) {
     // Keep the first `room` real tokens (row-major) of this language.
-    const uint64_t seen = similarity_.Tokens(0, language);
+    const uint64_t seen = similarity_sums_.Tokens(0, language);
     const uint64_t room = options_.similarity_tokens > seen ? options_.similarity_tokens - seen : 0;
     similarity_batch_tokens_ = std::min(room, real);
-    const at::Tensor order_BT = mask.reshape({-1}).cumsum(0).reshape(mask.sizes());
-    similarity_BT1_ = (mask * order_BT.le(static_cast<double>(similarity_batch_tokens_)).to(at::kFloat)).unsqueeze(-1);
+    similarity_.assign(valid_.size(), 0);
+    uint64_t taken = 0;
+    for (size_t i = 0; i < valid_.size() && taken < similarity_batch_tokens_; ++i) {
+      if (valid_[i]) similarity_[i] = 1, ++taken;
+    }
   }
 }
 
 void Collector::OnActivation(int64_t layer, model::Component c, const at::Tensor& out_BTC) {
-  const at::Tensor x_BTC = out_BTC.detach().to(at::kFloat);
+  const at::Tensor x_BTC = out_BTC.detach().to(at::kFloat).contiguous();
+  const float* x = x_BTC.data_ptr<float>();
+  const int64_t width = x_BTC.size(-1);
   if (c == model::Component::kMlpInput) {
     if (!options_.similarity || similarity_batch_tokens_ == 0) return;
-    const at::Tensor unit_BTD = x_BTC / x_BTC.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12);
-    const at::Tensor sum_D = (unit_BTD * similarity_BT1_).sum(at::IntArrayRef{0, 1}).to(at::kDouble).contiguous();
-    double* acc = similarity_.Sum(layer, language_);
-    const double* src = sum_D.data_ptr<double>();
-    for (int64_t i = 0; i < similarity_.hidden; ++i) acc[i] += src[i];
-    similarity_.Tokens(layer, language_) += similarity_batch_tokens_;
+    double* acc = similarity_sums_.Sum(layer, language_);
+    // Unit-normalise each counted token, then add; channels split across threads.
+    std::vector<double> inv(valid_.size(), 0.0);
+    for (size_t i = 0; i < valid_.size(); ++i) {
+      if (!similarity_[i]) continue;
+      const float* row = x + static_cast<int64_t>(i) * width;
+      double ss = 0;
+      for (int64_t d = 0; d < width; ++d) ss += static_cast<double>(row[d]) * row[d];
+      inv[i] = 1.0 / std::max(std::sqrt(ss), 1e-12);
+    }
+    at::parallel_for(0, width, 256, [&](int64_t d0, int64_t d1) {
+      for (size_t i = 0; i < valid_.size(); ++i) {
+        if (!similarity_[i]) continue;
+        const float* row = x + static_cast<int64_t>(i) * width;
+        for (int64_t d = d0; d < d1; ++d) acc[d] += row[d] * inv[i];
+      }
+    });
+    similarity_sums_.Tokens(layer, language_) += similarity_batch_tokens_;
     return;
   }
   const Proj p = static_cast<Proj>(c);
   if (!space_.Has(p)) return;
   const int64_t offset = space_.Offset(static_cast<int32_t>(layer), p);
-  const int64_t width = x_BTC.size(-1);
-  if (options_.ap) {
-    const at::Tensor mean_BC = (x_BTC * mask_BT1_).sum(1) / lengths_B1_;
-    responses_BN_.narrow(1, offset, width).copy_(mean_BC);
-  }
-  if (options_.lape) {
-    const at::Tensor count_C = x_BTC.gt(0).logical_and_(valid_BT1_).sum(at::IntArrayRef{0, 1}).contiguous();
-    const int64_t* src = count_C.data_ptr<int64_t>();
-    uint64_t* dst = lape_.counts[static_cast<size_t>(language_)].data() + offset;
-    for (int64_t i = 0; i < width; ++i) dst[i] += static_cast<uint64_t>(src[i]);
-  }
+  const int64_t n = space_.size();
+  float* resp = options_.ap ? responses_BN_.data_ptr<float>() : nullptr;
+  uint64_t* counts = options_.lape ? lape_.counts[static_cast<size_t>(language_)].data() + offset : nullptr;
+  // One pass: per sentence the sum over its real tokens (AP) and the count of
+  // positive outputs (LAPE), for a block of channels.
+  at::parallel_for(0, width, 256, [&](int64_t c0, int64_t c1) {
+    const int64_t w = c1 - c0;
+    std::vector<double> sum(static_cast<size_t>(w));
+    std::vector<uint64_t> pos(static_cast<size_t>(w), 0);
+    for (int64_t b = 0; b < batch_; ++b) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      for (int64_t t = 0; t < time_; ++t) {
+        if (!valid_[static_cast<size_t>(b * time_ + t)]) continue;
+        const float* row = x + (b * time_ + t) * width + c0;
+        if (resp != nullptr) {
+          for (int64_t j = 0; j < w; ++j) sum[static_cast<size_t>(j)] += row[j];
+        }
+        if (counts != nullptr) {
+          for (int64_t j = 0; j < w; ++j) pos[static_cast<size_t>(j)] += row[j] > 0.0f ? 1 : 0;
+        }
+      }
+      if (resp != nullptr) {
+        const double len = lengths_[static_cast<size_t>(b)];
+        float* out = resp + b * n + offset + c0;
+        for (int64_t j = 0; j < w; ++j) out[j] = len > 0 ? static_cast<float>(sum[static_cast<size_t>(j)] / len) : 0.0f;
+      }
+    }
+    if (counts != nullptr) {
+      for (int64_t j = 0; j < w; ++j) counts[c0 + j] += pos[static_cast<size_t>(j)];
+    }
+  });
 }
 
 }  // namespace nmoe::profiler

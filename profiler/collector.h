@@ -6,7 +6,9 @@
 //   similarity  per layer and language, the sum of unit-normalised MLP inputs of up to
 //               `similarity_tokens` real tokens per language (the first ones seen)
 // Hooks are requested only for what is asked (HookMask), so unused ones cost nothing.
-// Every batch holds sentences of one language. Padding tokens never count.
+// Every batch holds sentences of one language. Padding tokens never count. The
+// reductions are single passes over each activation (no temporaries), in double,
+// split over channels with at::parallel_for.
 //
 // Shape legend: B sentences, T tokens, C a projection's channels, N profiled neurons,
 // D hidden size.
@@ -42,7 +44,7 @@ class Collector : public model::ActivationHooks {
   // After the forward (AP): the batch's mean responses, fp32 (B, N).
   const at::Tensor& responses_BN() const { return responses_BN_; }
   LapeCounts& lape() { return lape_; }
-  SimilaritySums& similarity() { return similarity_; }
+  SimilaritySums& similarity() { return similarity_sums_; }
 
  private:
   static model::HookMask MaskFor(const NeuronSpace& space, const CollectOptions& options);
@@ -50,14 +52,14 @@ class Collector : public model::ActivationHooks {
   NeuronSpace space_;
   CollectOptions options_;
   int32_t language_ = 0;
-  at::Tensor mask_BT1_;        // fp32
-  at::Tensor valid_BT1_;       // bool
-  at::Tensor lengths_B1_;      // fp32 real tokens per sentence
-  at::Tensor similarity_BT1_;  // fp32: the tokens counted for similarity
+  int64_t batch_ = 0, time_ = 0;
+  std::vector<uint8_t> valid_;       // B*T: 1 = real token
+  std::vector<uint8_t> similarity_;  // B*T: 1 = counted for similarity
+  std::vector<double> lengths_;      // B: real tokens per sentence
   uint64_t similarity_batch_tokens_ = 0;
   at::Tensor responses_BN_;
   LapeCounts lape_;
-  SimilaritySums similarity_;
+  SimilaritySums similarity_sums_;
 };
 
 }  // namespace nmoe::profiler
