@@ -250,9 +250,11 @@ absl::StatusOr<std::unique_ptr<Communicator>> MakeGlooCommunicator(const CommOpt
   try {
     auto device = gloo::transport::tcp::CreateDevice(attr);
     auto context = std::make_shared<gloo::rendezvous::Context>(options.rank, options.world_size);
-    context->setTimeout(std::chrono::milliseconds(absl::ToInt64Milliseconds(options.timeout)));
-    GlooStore store(options.store, options.prefix, options.timeout);
+    const absl::Duration connect_timeout = RendezvousTimeout(options);
+    context->setTimeout(std::chrono::milliseconds(absl::ToInt64Milliseconds(connect_timeout)));
+    GlooStore store(options.store, options.prefix, connect_timeout);
     context->connectFullMesh(store, device);
+    context->setTimeout(std::chrono::milliseconds(absl::ToInt64Milliseconds(options.timeout)));
     return std::unique_ptr<Communicator>(new GlooCommunicator(std::move(context), options));
   } catch (const std::exception& e) {
     return FromGloo(e, where);

@@ -34,6 +34,9 @@ absl::StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(const CommOptions
   if (options.store == nullptr) return absl::InvalidArgumentError("store: a rendezvous store is required");
   if (options.prefix.empty()) return absl::InvalidArgumentError("prefix: must not be empty");
   if (options.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("timeout: must be positive");
+  if (options.rendezvous_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("rendezvous_timeout: must not be negative");
+  }
   Backend backend = options.backend;
   if (backend == Backend::kAuto) backend = (options.device.is_cuda() && HaveNccl()) ? Backend::kNccl : Backend::kGloo;
   if (backend == Backend::kGloo) {

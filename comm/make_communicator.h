@@ -26,8 +26,11 @@ struct CommOptions {
   // one gang (or one job attempt) need different prefixes.
   std::string prefix = "comm";
   torch::Device device = torch::Device(torch::kCPU);
-  // Bounds rendezvous and every collective.
+  // Bounds every collective, and rendezvous unless rendezvous_timeout is set.
   absl::Duration timeout = absl::Seconds(60);
+  // Bounds forming the communicator (ranks of a gang start at different
+  // times); zero = `timeout`.
+  absl::Duration rendezvous_timeout = absl::ZeroDuration();
   // Gloo: the address other ranks reach this one at. `iface` (e.g. "lo",
   // "eth0") wins over `hostname`; both empty = this machine's hostname. The
   // port is always an ephemeral one, published through the store.
@@ -47,6 +50,11 @@ struct CommOptions {
 };
 
 absl::StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(const CommOptions& options);
+
+// rendezvous_timeout, or timeout when unset.
+inline absl::Duration RendezvousTimeout(const CommOptions& options) {
+  return options.rendezvous_timeout > absl::ZeroDuration() ? options.rendezvous_timeout : options.timeout;
+}
 
 // "gloo" / "nccl" / "auto"; INVALID_ARGUMENT for anything else.
 absl::StatusOr<Backend> ParseBackend(const std::string& name);

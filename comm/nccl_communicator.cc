@@ -204,7 +204,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> MakeNcclCommunicator(const CommOpt
     }
     if (auto s = options.store->Set(key, std::string(id.internal, sizeof(id.internal))); !s.ok()) return s;
   } else {
-    auto value = options.store->Get(key, options.timeout);
+    auto value = options.store->Get(key, RendezvousTimeout(options));
     if (!value.ok()) return value.status();
     if (value->size() != sizeof(id.internal)) {
       return absl::InternalError(absl::StrCat(where, ": the unique id in the store has ", value->size(),
@@ -217,12 +217,12 @@ absl::StatusOr<std::unique_ptr<Communicator>> MakeNcclCommunicator(const CommOpt
   config.blocking = 0;
   ncclComm_t comm = nullptr;
   ncclResult_t r = ncclCommInitRankConfig(&comm, options.world_size, id, options.rank, &config);
-  const absl::Time deadline = absl::Now() + options.timeout;
+  const absl::Time deadline = absl::Now() + RendezvousTimeout(options);
   while (r == ncclInProgress) {
     if (absl::Now() > deadline) {
       ncclCommAbort(comm);
       return absl::DeadlineExceededError(absl::StrCat(where, ": ncclCommInitRank not complete within ",
-                                                      absl::FormatDuration(options.timeout)));
+                                                      absl::FormatDuration(RendezvousTimeout(options))));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ncclCommGetAsyncError(comm, &r);

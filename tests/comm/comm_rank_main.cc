@@ -49,9 +49,11 @@ int main(int argc, char** argv) {
   options.rank = std::stoi(argv[6]);
   options.world_size = std::stoi(argv[7]);
   options.store = &store;
-  options.prefix = "test/" + scenario;
+  options.prefix = "test";  // every scenario of one gang shares the communicator
   options.hostname = "127.0.0.1";
   options.timeout = timeout;
+  // Ranks start at different times (loading LibTorch takes seconds on a busy machine).
+  options.rendezvous_timeout = absl::Seconds(60);
   auto comm = MakeCommunicator(options);
   if (!comm.ok()) return Fail("rendezvous", comm.status());
 
