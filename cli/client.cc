@@ -3,6 +3,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace nmoe::cli {
@@ -16,7 +17,14 @@ std::unique_ptr<Client> Client::Create(const ConnectionOptions& options) {
   } else {
     credentials = grpc::InsecureChannelCredentials();
   }
-  return std::make_unique<Client>(grpc::CreateChannel(options.address, credentials), options);
+  grpc::ChannelArguments args;
+  if (options.max_reconnect_backoff > absl::ZeroDuration()) {
+    const int max_ms = static_cast<int>(absl::ToInt64Milliseconds(options.max_reconnect_backoff));
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_ms);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(max_ms, 100));
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(max_ms, 100));
+  }
+  return std::make_unique<Client>(grpc::CreateCustomChannel(options.address, credentials, args), options);
 }
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, ConnectionOptions options)

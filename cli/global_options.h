@@ -40,6 +40,9 @@ struct ConnectionOptions {
   bool tls = false;
   std::string ca_pem;  // PEM root certificates; empty with tls = system roots
   absl::Duration timeout = absl::Seconds(10);
+  // Cap of gRPC's own reconnect backoff after the connection broke; 0 = gRPC's
+  // default (120 s). Long-lived clients (nmoe-worker) set a few seconds.
+  absl::Duration max_reconnect_backoff = absl::ZeroDuration();
 };
 
 struct GlobalOptions {
