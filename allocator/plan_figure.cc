@@ -36,7 +36,8 @@ absl::StatusOr<std::string> PlansFigureSvg(const std::vector<FigurePlan>& plans,
   // Layout: fixed margins; bar groups fill the plot width.
   const double left = 60, right = 20, top = 50, legend_row = 20;
   const double bottom = 50 + legend_row * static_cast<double>(plans.size());
-  const double group = std::max(12.0, 6.0 * static_cast<double>(plans.size()) + 6.0);
+  // At least 400 units of plot width so the title and legend fit beside few layers.
+  const double group = std::max({12.0, 6.0 * static_cast<double>(plans.size()) + 6.0, 400.0 / static_cast<double>(layers)});
   const double plot_w = group * static_cast<double>(layers), plot_h = 260;
   svg::Document doc(left + plot_w + right, top + plot_h + bottom);
   doc.Text(left + plot_w / 2, 24, title, 15, svg::Anchor::kMiddle);

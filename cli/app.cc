@@ -64,6 +64,8 @@ int RunNmoectl(const std::vector<std::string>& args, SessionIo io) {
   AddEventsCommand(app, table);
   AddWorkersCommand(app, table);
   AddResultsCommands(app, table);
+  AddPlanComputeCommand(app, table);
+  AddPlotPlansCommand(app, table);
   AddServerCommands(app, table);
   AddTokenizeCommand(app, table);
 

@@ -36,6 +36,8 @@ void AddEventsCommand(CLI::App& root, CommandTable& table);    // events
 void AddWatchCommand(CLI::App& root, CommandTable& table);     // watch
 void AddWorkersCommand(CLI::App& root, CommandTable& table);   // workers
 void AddResultsCommands(CLI::App& root, CommandTable& table);  // plan show|list, neurons
+void AddPlanComputeCommand(CLI::App& root, CommandTable& table);  // plan compute (local; after AddResultsCommands)
+void AddPlotPlansCommand(CLI::App& root, CommandTable& table);    // plot plans
 void AddServerCommands(CLI::App& root, CommandTable& table);   // health, version
 void AddTokenizeCommand(CLI::App& root, CommandTable& table);  // tokenize (local)
 
