@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   if (!out.empty()) {
     std::filesystem::create_directories(out);
     if (auto s = nmoe::model::SavePretrained(**model, out + "/model"); !s.ok()) return Fail(s);
+    std::ofstream(out + "/model/tokenizer.json") << *tok_json;
     nlohmann::json j;
     j["languages"] = languages;
     for (const auto& b : batches) {

@@ -107,7 +107,9 @@ TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
     for (const auto& lp : (*summary)->languages()) {
       uint32_t total = 0;
       for (const auto& layer : lp.layers()) total += layer.total();
-      if (lp.criterion() == v1::NEURON_CRITERION_AP) EXPECT_EQ(total, static_cast<uint32_t>(kTopN)) << lp.language();
+      if (lp.criterion() == v1::NEURON_CRITERION_AP) {
+        EXPECT_EQ(total, static_cast<uint32_t>(kTopN)) << lp.language();
+      }
     }
     ASSERT_EQ((*summary)->similarities_size(), 4);
     const auto& s0 = (*summary)->similarities(0);
