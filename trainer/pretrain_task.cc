@@ -17,29 +17,13 @@
 #include "trainer/optimizer.h"
 #include "trainer/packed_batches.h"
 #include "trainer/presets.h"
+#include "trainer/stage_setup.h"
 #include "trainer/task_support.h"
 #include "trainer/train_loop.h"
 
 namespace nmoe::trainer {
 namespace fs = std::filesystem;
 namespace {
-
-// Stage defaults (proto comments: 0 = default).
-int64_t Or(int64_t v, int64_t d) { return v > 0 ? v : d; }
-double Or(double v, double d) { return v > 0 ? v : d; }
-
-// Keeps the lines of metrics.jsonl up to `step` (a resumed run rewrites the rest).
-void TruncateMetrics(const fs::path& path, uint64_t step) {
-  std::ifstream in(path);
-  if (!in) return;
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("step", uint64_t{0}) <= step) kept += line + "\n";
-  }
-  in.close();
-  (void)WriteFileAtomically(path, kept);
-}
 
 class PretrainTask : public Task {
  public:
@@ -66,7 +50,7 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   } else {
     tokenizer_path = output / "tokenizer.json";
     TokenizerTraining training;
-    training.vocab_size = static_cast<int32_t>(Or(static_cast<int64_t>(spec.tokenizer_vocab_size()), 8192));
+    training.vocab_size = static_cast<int32_t>(OrDefault(static_cast<int64_t>(spec.tokenizer_vocab_size()), 8192));
     NMOE_ASSIGN_OR_RETURN(
         tok, TrainOrReuseTokenizer(corpora, corpus_fp, training, tokenizer_path, [&](const std::string& l) { ctx.Info(l); }));
   }
@@ -95,44 +79,18 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
                            static_cast<double>(config.NumParameters()) / 1e6));
 
   // Data order.
-  std::vector<std::shared_ptr<const data::TokenShard>> opened;
-  for (const std::string& path : shards.shards) {
-    NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::TokenShard> shard, data::TokenShard::Open(path, /*verify_checksum=*/false));
-    opened.push_back(std::move(shard));
-  }
-  data::PackingOptions packing;
-  packing.seq_len = Or(static_cast<int64_t>(stage.sequence_length()), 1024);
-  packing.bos_id = tok->bos_id();
-  packing.eos_id = tok->eos_id();
-  packing.shuffle = true;
-  packing.seed = spec.seed();
-  if (packing.seq_len > config.max_position_embeddings) {
-    return absl::InvalidArgumentError(absl::StrCat("spec.pretrain.stage.sequence_length ", packing.seq_len,
-                                                   " exceeds the model's max_position_embeddings ",
-                                                   config.max_position_embeddings));
-  }
-  NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::PackedLoader> loader, data::PackedLoader::Create(opened, packing));
-  ctx.Info(absl::StrFormat("data: %d windows of %d tokens per epoch", loader->num_windows(), packing.seq_len));
+  NMOE_ASSIGN_OR_RETURN(const int64_t seq_len,
+                        StageSequenceLength(stage, "spec.pretrain.stage", 1024, config.max_position_embeddings));
+  NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::PackedLoader> loader,
+                        OpenPackedLoader(shards, *tok, seq_len, spec.seed(), /*rank=*/0, /*world_size=*/1));
+  ctx.Info(absl::StrFormat("data: %d windows of %d tokens per epoch", loader->num_windows(), seq_len));
   PackedBatchSource source(std::move(loader));
 
   // Optimizer and loop.
-  TrainLoopOptions loop;
+  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, "spec.pretrain.stage", /*world_size=*/1));
   loop.stage = "pretrain";
-  loop.total_steps = stage.steps();
-  loop.batch_sequences = Or(static_cast<int64_t>(stage.batch_sequences()), 8);
-  loop.grad_accumulation = Or(static_cast<int64_t>(stage.grad_accumulation()), 1);
-  loop.schedule.peak_lr = Or(stage.learning_rate(), 1e-4);
-  loop.schedule.warmup_steps = stage.warmup_steps();
-  loop.schedule.total_steps = stage.steps();
-  loop.schedule.min_lr_ratio = stage.min_lr_ratio();
-  loop.grad_clip = Or(stage.grad_clip(), 1.0);
   loop.bf16_autocast = bf16;
   loop.checkpoint_interval = spec.checkpoint_interval_steps();
-  if (loop.batch_sequences % loop.grad_accumulation != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("spec.pretrain.stage.batch_sequences (", loop.batch_sequences,
-                                                   ") must be a multiple of grad_accumulation (",
-                                                   loop.grad_accumulation, ")"));
-  }
   {
     // What a checkpoint must share with this run to be resumed: the stage (data,
     // schedule, batch), the model, the tokenizer and data, the seed.
@@ -148,8 +106,7 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   adamw.weight_decay = stage.weight_decay();
   std::unique_ptr<torch::optim::AdamW> optimizer = BuildAdamW(*lm, adamw);
   CheckpointStore store(output / "checkpoints", /*keep_last=*/2);
-  const fs::path metrics_path = output / "metrics.jsonl";
-  std::ofstream metrics;
+  MetricsLog metrics;
 
   TrainComponents parts;
   parts.parameters = lm->parameters();
@@ -162,25 +119,16 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
     return model::LoadWeightsInto(*lm, *checkpoint, /*strict_unexpected=*/true).status();
   };
   parts.checkpoints = &store;
-  parts.on_step = [&](const StepRecord& r) {
-    metrics << nlohmann::json{{"step", r.step},           {"loss", r.loss},
-                              {"lr", r.lr},               {"grad_norm", r.grad_norm},
-                              {"tokens", r.tokens},       {"seconds", r.seconds},
-                              {"tokens_per_s", r.tokens_per_second}}
-                   .dump()
-            << "\n";
-    metrics.flush();
-  };
+  parts.on_step = [&](const StepRecord& r) { metrics.Append(StepJson(r)); };
   TrainLoop trainer(std::move(parts), loop);
   NMOE_ASSIGN_OR_RETURN(const uint64_t start_step, trainer.Resume(ctx));
-  TruncateMetrics(metrics_path, start_step);
-  metrics.open(metrics_path, std::ios::app);
+  metrics.Open(output / "metrics.jsonl", start_step);
   ctx.Info(absl::StrFormat("pretrain: %d steps of %d sequences x %d tokens (%d micro-batches), peak lr %g, %s",
-                           loop.total_steps, loop.batch_sequences, packing.seq_len, loop.grad_accumulation,
+                           loop.total_steps, loop.batch_sequences, seq_len, loop.grad_accumulation,
                            loop.schedule.peak_lr, start_step > 0 ? absl::StrCat("resuming at step ", start_step)
                                                                  : std::string("from scratch")));
   NMOE_RETURN_IF_ERROR(trainer.Run(ctx));
-  metrics.close();
+  metrics.Close();
 
   // Final model and evaluation.
   model::SaveModelOptions save;
@@ -194,7 +142,7 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
     return absl::OkStatus();
   }
   PerplexityOptions eval;
-  eval.sequence_length = packing.seq_len;
+  eval.sequence_length = seq_len;
   eval.batch_sequences = loop.batch_sequences / loop.grad_accumulation;
   eval.bf16_autocast = bf16;
   NMOE_ASSIGN_OR_RETURN(auto unigrams, CountUnigrams(shards.shards, shards.shard_languages, config.vocab_size));

@@ -1,0 +1,65 @@
+#include "trainer/moe_loss.h"
+
+#include <c10/util/Exception.h>
+
+#include "absl/strings/str_cat.h"
+#include "model/moe_losses.h"
+#include "trainer/packed_batches.h"
+
+namespace nmoe::trainer {
+
+MoeLoss::MoeLoss(model::CausalLm& model, MoeLossOptions options) : model_(model), options_(std::move(options)) {
+  for (model::MoeMlp* layer : model::MoeLayers(model_)) layer->set_record_routing(true);
+}
+
+MoeLoss::~MoeLoss() {
+  for (model::MoeMlp* layer : model::MoeLayers(model_)) {
+    layer->set_record_routing(false);
+    layer->ClearRouting();
+  }
+}
+
+absl::StatusOr<at::Tensor> MoeLoss::operator()(const Batch& batch) {
+  auto lm = LmLossSum(model_, batch);
+  if (!lm.ok()) return lm.status();
+  try {
+    const std::vector<model::MoeMlp*> layers = model::MoeLayers(model_);
+    const double tokens = static_cast<double>(std::max<int64_t>(batch.predicted_tokens, 1));
+    last_ = MoeLossParts{};
+    last_.lm = lm->item<double>() / tokens;
+    if (layers.empty()) return *lm;
+    at::Tensor old_N;
+    if (options_.lpr_coef > 0) {
+      if (!batch.source_BT.defined()) return absl::InternalError("LPR loss: the batch carries no token sources");
+      std::vector<int64_t> table(options_.old_shard.begin(), options_.old_shard.end());
+      const at::Tensor old_S = at::tensor(table, at::kLong);
+      old_N = old_S.index_select(0, batch.source_BT.reshape({-1}));
+    }
+    at::Tensor aux = at::zeros({}, at::kFloat);
+    const double n = static_cast<double>(layers.size());
+    for (model::MoeMlp* layer : layers) {
+      const model::RouterOutputs& r = layer->last_routing();
+      if (options_.balance_coef > 0) {
+        const at::Tensor b = model::SwitchBalanceLoss(r);
+        aux = aux + b * (options_.balance_coef / n);
+        last_.balance += b.item<double>() / n;
+      }
+      if (options_.lpr_coef > 0) {
+        const at::Tensor l = model::LprLoss(r, old_N);
+        aux = aux + l * (options_.lpr_coef / n);
+        last_.lpr += l.item<double>() / n;
+      }
+      if (options_.z_coef > 0) {
+        const at::Tensor z = model::RouterZLoss(r);
+        aux = aux + z * (options_.z_coef / n);
+        last_.z += z.item<double>() / n;
+      }
+      layer->ClearRouting();
+    }
+    return *lm + aux * tokens;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("MoE loss: ", e.what_without_backtrace()));
+  }
+}
+
+}  // namespace nmoe::trainer

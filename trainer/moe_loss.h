@@ -1,0 +1,52 @@
+// The training loss of the MoE stages (METHOD.md step 3):
+//   LM loss + balance_coef x mean over MoE layers of the Switch balance loss
+//           + lpr_coef x mean over MoE layers of the LPR loss (old-language tokens)
+//           + z_coef x mean over MoE layers of the router z-loss
+// As the train loop wants (train_loop.h, LossFn), the returned value is a SUM over the
+// micro-batch's predicted tokens: the auxiliary terms, which are means, are scaled by
+// the micro-batch's predicted-token count, so after the loop's division by the step's
+// token count each auxiliary term is its token-weighted mean over the micro-batches.
+#pragma once
+
+#include <torch/types.h>
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/causal_lm.h"
+#include "trainer/train_loop.h"
+
+namespace nmoe::trainer {
+
+struct MoeLossOptions {
+  double balance_coef = 0.0;
+  double lpr_coef = 0.0;
+  double z_coef = 0.0;
+  // Per data shard (Batch::source_BT): whether its language is old, for the LPR loss.
+  std::vector<bool> old_shard;
+};
+
+// Means over the MoE layers of the last micro-batch's auxiliary losses (for metrics).
+struct MoeLossParts {
+  double lm = 0;  // mean LM loss of the micro-batch
+  double balance = 0;
+  double lpr = 0;
+  double z = 0;
+};
+
+class MoeLoss {
+ public:
+  // Turns on routing recording in every MoE layer of `model` (which must outlive this).
+  MoeLoss(model::CausalLm& model, MoeLossOptions options);
+  ~MoeLoss();
+
+  absl::StatusOr<at::Tensor> operator()(const Batch& batch);
+  const MoeLossParts& last() const { return last_; }
+
+ private:
+  model::CausalLm& model_;
+  MoeLossOptions options_;
+  MoeLossParts last_;
+};
+
+}  // namespace nmoe::trainer

@@ -1,0 +1,236 @@
+#include "trainer/train_task.h"
+
+#include <c10/util/Exception.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "data/hash.h"
+#include "model/checkpoint.h"
+#include "nlohmann/json.hpp"
+#include "trainer/moe_loss.h"
+#include "trainer/moe_model.h"
+#include "trainer/optimizer.h"
+#include "trainer/packed_batches.h"
+#include "trainer/stage_setup.h"
+#include "trainer/task_support.h"
+
+namespace nmoe::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+// The auxiliary-loss coefficients of a stage, with the proto's defaults.
+MoeLossOptions StageLossOptions(const v1::TrainStage& stage) {
+  const bool routers_only = stage.trainable() == v1::TRAINABLE_ROUTERS;
+  const bool trains_experts = stage.trainable() == v1::TRAINABLE_UNSPECIFIED ||
+                              stage.trainable() == v1::TRAINABLE_EXPERTS_AND_ROUTERS;
+  MoeLossOptions o;
+  o.balance_coef = stage.has_balance_loss_coef() ? stage.balance_loss_coef() : (trains_experts ? 0.01 : 0.0);
+  o.lpr_coef = stage.has_lpr_loss_coef() ? stage.lpr_loss_coef()
+                                          : (routers_only && !stage.old_languages().empty() ? 0.1 : 0.0);
+  o.z_coef = stage.z_loss_coef();
+  return o;
+}
+
+std::string StageName(const v1::TrainStage& stage, int index) {
+  return stage.name().empty() ? absl::StrCat("stage", index + 1) : stage.name();
+}
+
+// Loads the weights saved in `dir` into `lm` (every tensor must match).
+absl::Status LoadInto(model::CausalLm& lm, const fs::path& dir) {
+  NMOE_ASSIGN_OR_RETURN(auto checkpoint, safetensors::Checkpoint::Open(dir.string()));
+  return model::LoadWeightsInto(lm, *checkpoint, /*strict_unexpected=*/true).status();
+}
+
+class TrainTask : public Task {
+ public:
+  absl::Status Run(TaskContext& ctx) override;
+
+ private:
+  // Runs stage `index` on `lm` (or loads its finished result).
+  absl::Status RunStage(TaskContext& ctx, int index, model::CausalLm& lm);
+
+  fs::path output_;
+  bool bf16_ = false;
+  std::optional<tokenizer::Tokenizer> tok_;
+  fs::path tokenizer_path_;
+  std::string tokenizer_sha_;
+  std::string model_fingerprint_;  // plan, base model, seed
+};
+
+absl::Status TrainTask::Run(TaskContext& ctx) {
+  const v1::TrainSpec& spec = ctx.task.spec().train();
+  output_ = ctx.Resolve(spec.output_path());
+  std::error_code ec;
+  fs::create_directories(output_, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", output_.string(), ": ", ec.message()));
+  NMOE_ASSIGN_OR_RETURN(bf16_, UseBf16Autocast(ctx));
+  if (ctx.task.world_size() > 1) {
+    return absl::UnimplementedError(absl::StrCat("train: data-parallel training over ", ctx.task.world_size(),
+                                                 " workers is not available in this build; use num_workers 1"));
+  }
+
+  // Base model and tokenizer.
+  const fs::path base_dir = ctx.Resolve(spec.base_model().path());
+  tokenizer_path_ = spec.base_model().tokenizer_path().empty() ? base_dir / "tokenizer.json"
+                                                               : ctx.Resolve(spec.base_model().tokenizer_path());
+  NMOE_ASSIGN_OR_RETURN(tok_, tokenizer::Tokenizer::FromFile(tokenizer_path_.string()));
+  NMOE_ASSIGN_OR_RETURN(tokenizer_sha_, data::Sha256File(tokenizer_path_.string()));
+  NMOE_ASSIGN_OR_RETURN(model::LoadedModel base, model::LoadPretrained(base_dir.string()));
+
+  // The plan.
+  std::shared_ptr<model::CausalLm> lm = base.model;
+  std::string plan_text = "dense (no plan)";
+  if (!spec.plan_id().empty()) {
+    if (ctx.results == nullptr) return absl::InternalError("train: this runner provides no stored results");
+    NMOE_ASSIGN_OR_RETURN(std::optional<v1::Plan> plan, ctx.results->GetPlan(spec.plan_id()));
+    if (!plan) return absl::NotFoundError(absl::StrCat("spec.train.plan_id: no stored plan '", spec.plan_id(), "'"));
+    std::vector<int64_t> experts(plan->experts_per_layer().begin(), plan->experts_per_layer().end());
+    const int64_t top_k = spec.top_k() > 0 ? spec.top_k() : 2;
+    auto built = BuildMoeModel(*base.model, experts, top_k, spec.seed());
+    if (!built.ok()) {
+      return absl::Status(built.status().code(),
+                          absl::StrCat("plan ", spec.plan_id(), ": ", built.status().message()));
+    }
+    lm = *built;
+    plan_text = absl::StrFormat("plan %s: experts per layer [%s], top-%d, %.2fM parameters (base %.2fM)",
+                                spec.plan_id(), absl::StrJoin(experts, " "), top_k,
+                                static_cast<double>(lm->config().NumParameters()) / 1e6,
+                                static_cast<double>(base.model->config().NumParameters()) / 1e6);
+  }
+  base.model.reset();
+  ctx.Info(absl::StrCat("train: ", plan_text));
+  {
+    NMOE_ASSIGN_OR_RETURN(std::string config_json, model::ModelConfigToJson(lm->config()));
+    NMOE_ASSIGN_OR_RETURN(std::string base_config_sha,
+                          data::Sha256File((base_dir / "config.json").string()));
+    model_fingerprint_ = absl::StrCat(config_json, "\n", base_config_sha, "\n", spec.plan_id(), "\n",
+                                      spec.seed(), "\n", tokenizer_sha_);
+  }
+
+  for (int i = 0; i < spec.stages_size(); ++i) {
+    NMOE_RETURN_IF_ERROR(RunStage(ctx, i, *lm));
+  }
+  model::SaveModelOptions save;
+  save.tokenizer_json = tokenizer_path_.string();
+  NMOE_RETURN_IF_ERROR(model::SavePretrained(*lm, output_.string(), save));
+  ctx.Info(absl::StrCat("train: done; model written to ", output_.string()));
+  return absl::OkStatus();
+}
+
+absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& lm) {
+  const v1::TrainSpec& spec = ctx.task.spec().train();
+  const v1::TrainStage& stage = spec.stages(index);
+  const std::string name = StageName(stage, index);
+  const std::string field = absl::StrCat("spec.train.stages[", index, "]");
+  const fs::path stage_dir = output_ / "stages" / absl::StrCat(index + 1, "-", name);
+  std::error_code ec;
+  fs::create_directories(stage_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", stage_dir.string(), ": ", ec.message()));
+
+  // Data.
+  const std::vector<LanguageFiles> corpora = ResolveCorpora(ctx, stage.corpora());
+  NMOE_ASSIGN_OR_RETURN(const std::string corpus_fp, CorpusFingerprint(corpora));
+  NMOE_ASSIGN_OR_RETURN(PreparedShards shards, PrepareShards(corpora, corpus_fp, *tok_, tokenizer_sha_,
+                                                             output_ / "data" / name,
+                                                             [&](const std::string& l) { ctx.Info(l); }));
+  NMOE_ASSIGN_OR_RETURN(const int64_t seq_len,
+                        StageSequenceLength(stage, field, 1024, lm.config().max_position_embeddings));
+
+  // Identity of this stage's run: what a checkpoint or finished stage must share.
+  std::string stage_bytes;
+  stage.SerializeToString(&stage_bytes);
+  const std::string fingerprint =
+      data::Sha256Hex(absl::StrCat(model_fingerprint_, "\n", index, "\n", stage_bytes, "\n", shards.fingerprint))
+          .substr(0, 32);
+  const fs::path done_path = stage_dir / "done.json";
+  {
+    std::ifstream done(done_path);
+    if (done) {
+      const auto j = nlohmann::json::parse(done, nullptr, false);
+      if (j.is_object() && j.value("fingerprint", "") == fingerprint) {
+        NMOE_RETURN_IF_ERROR(LoadInto(lm, stage_dir / "model"));
+        ctx.Info(absl::StrCat("train: stage ", name, " finished earlier; loaded ", (stage_dir / "model").string()));
+        return absl::OkStatus();
+      }
+      ctx.Warn(absl::StrCat("train: ", done_path.string(), " belongs to another spec; training the stage again"));
+    }
+  }
+
+  NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::PackedLoader> loader,
+                        OpenPackedLoader(shards, *tok_, seq_len, spec.seed() + static_cast<uint64_t>(index),
+                                         static_cast<int>(ctx.task.rank()), 1));
+  PackedBatchSource source(std::move(loader));
+  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, field, 1));
+  loop.stage = name;
+  loop.bf16_autocast = bf16_;
+  loop.checkpoint_interval = spec.checkpoint_interval_steps();
+  loop.fingerprint = fingerprint;
+
+  auto trainable = SelectTrainable(lm, stage.trainable());
+  if (!trainable.ok()) return absl::Status(trainable.status().code(), absl::StrCat(field, ": ", trainable.status().message()));
+  int64_t trained = 0;
+  for (const at::Tensor& p : *trainable) trained += p.numel();
+
+  MoeLossOptions loss_options = StageLossOptions(stage);
+  std::set<std::string> old(stage.old_languages().begin(), stage.old_languages().end());
+  for (const std::string& lang : shards.shard_languages) loss_options.old_shard.push_back(old.count(lang) > 0);
+  MoeLoss loss(lm, loss_options);
+
+  AdamWSettings adamw;
+  adamw.lr = loop.schedule.peak_lr;
+  adamw.weight_decay = stage.weight_decay();
+  std::unique_ptr<torch::optim::AdamW> optimizer = BuildAdamW(lm, adamw);
+  CheckpointStore store(stage_dir / "checkpoints", /*keep_last=*/2);
+  MetricsLog metrics;
+  TrainComponents parts;
+  parts.parameters = *trainable;
+  parts.optimizer = optimizer.get();
+  parts.data = &source;
+  parts.loss = [&loss](const Batch& b) { return loss(b); };
+  parts.save_model = [&lm](const fs::path& dir) { return model::SavePretrained(lm, dir.string()); };
+  parts.load_model = [&lm](const fs::path& dir) { return LoadInto(lm, dir); };
+  parts.checkpoints = &store;
+  parts.on_step = [&](const StepRecord& r) {
+    nlohmann::json line = StepJson(r);
+    const MoeLossParts& aux = loss.last();
+    line["lm_loss"] = aux.lm;
+    if (loss_options.balance_coef > 0) line["balance_loss"] = aux.balance;
+    if (loss_options.lpr_coef > 0) line["lpr_loss"] = aux.lpr;
+    if (loss_options.z_coef > 0) line["z_loss"] = aux.z;
+    metrics.Append(line);
+  };
+  TrainLoop trainer(std::move(parts), loop);
+  NMOE_ASSIGN_OR_RETURN(const uint64_t start_step, trainer.Resume(ctx));
+  metrics.Open(stage_dir / "metrics.jsonl", start_step);
+  ctx.Info(absl::StrFormat(
+      "train: stage %s: %d steps of %d x %d tokens, peak lr %g, %d trained parameters, balance %g, LPR %g "
+      "(old: %s), z %g; %s",
+      name, loop.total_steps, loop.batch_sequences, seq_len, loop.schedule.peak_lr,
+      trained, loss_options.balance_coef, loss_options.lpr_coef,
+      old.empty() ? "none" : absl::StrJoin(old, ","), loss_options.z_coef,
+      start_step > 0 ? absl::StrCat("resuming at step ", start_step) : std::string("from the start")));
+  NMOE_RETURN_IF_ERROR(trainer.Run(ctx));
+  metrics.Close();
+
+  NMOE_RETURN_IF_ERROR(model::SavePretrained(lm, (stage_dir / "model").string()));
+  NMOE_RETURN_IF_ERROR(WriteFileAtomically(
+      done_path, nlohmann::json{{"fingerprint", fingerprint}, {"steps", trainer.step()},
+                                {"tokens", trainer.tokens_seen()}, {"seconds", trainer.elapsed_seconds()}}
+                     .dump(2)));
+  ctx.Info(absl::StrFormat("train: stage %s done, %d tokens in %.0f s", name, trainer.tokens_seen(),
+                           trainer.elapsed_seconds()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::unique_ptr<Task> NewTrainTask() { return std::make_unique<TrainTask>(); }
+
+}  // namespace nmoe::trainer
