@@ -93,9 +93,14 @@ TEST(GlooCommunicatorTest, BadOptionsAreRejected) {
   EXPECT_THAT(MakeCommunicator(options).status().message(), HasSubstr("rank 2 is not in [0, 2)"));
   options.rank = 0;
   options.device = torch::Device(torch::kCUDA, 0);
-  auto gpu = MakeCommunicator(options);
-  EXPECT_EQ(gpu.status().code(), HaveNccl() ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kInvalidArgument)
-      << gpu.status();
+  auto gpu = MakeCommunicator(options);  // backend gloo with a CUDA device
+  EXPECT_EQ(gpu.status().code(), absl::StatusCode::kInvalidArgument) << gpu.status();
+  EXPECT_THAT(std::string(gpu.status().message()), HasSubstr("gloo backend works on CPU tensors"));
+  if (!HaveNccl()) {
+    options.backend = Backend::kNccl;
+    EXPECT_EQ(MakeCommunicator(options).status().code(), absl::StatusCode::kUnimplemented);
+    options.backend = Backend::kGloo;
+  }
   options.device = torch::kCPU;
   options.store = nullptr;
   EXPECT_THAT(MakeCommunicator(options).status().message(), HasSubstr("rendezvous store is required"));
