@@ -92,7 +92,11 @@ int main(int argc, char** argv) {
       config_path.empty() ? nmoe::trainer::PresetConfig(preset, tok->vocab_size(), tok->bos_id(), tok->eos_id())
                           : nmoe::model::LoadModelConfig(config_path);
   if (!config.ok()) return Fail(config.status());
-  if (shrink_vocab) config->vocab_size = tok->vocab_size();
+  if (shrink_vocab) {
+    config->vocab_size = tok->vocab_size();
+    config->bos_token_id = tok->bos_id();
+    config->eos_token_ids = {tok->eos_id().value_or(0)};
+  }
   if (config->vocab_size < tok->vocab_size()) return Fail(absl::InvalidArgumentError("model vocabulary too small"));
   auto model = nmoe::model::NewRandomModel(*config, 1);
   if (!model.ok()) return Fail(model.status());
