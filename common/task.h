@@ -17,6 +17,10 @@
 
 namespace nmoe {
 
+namespace comm {
+class Communicator;  // comm/communicator.h
+}
+
 struct TaskContext {
   v1::Task task;                  // job id, attempt, rank, world size and the spec
   std::filesystem::path work_dir;  // relative paths in the spec resolve against it
@@ -30,6 +34,9 @@ struct TaskContext {
   const std::atomic<bool>* stop = nullptr;
   // Stored results (neuron statistics, profile summaries, plans). Runners always set it.
   ResultSink* results = nullptr;
+  // The gang's communicator (ranks 0..world_size-1 of this attempt) when
+  // task.world_size > 1; null for a single rank.
+  comm::Communicator* comm = nullptr;
 
   bool StopRequested() const { return stop != nullptr && stop->load(std::memory_order_relaxed); }
   // `path` as given when absolute, else under work_dir.

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/progress_meter.h"
 #include "model/autocast.h"
+#include "trainer/data_parallel.h"
 
 namespace nmoe::trainer {
 
@@ -72,6 +73,12 @@ absl::StatusOr<StepRecord> TrainLoop::Step() {
     rec.predicted_tokens += batches.back().predicted_tokens;
     rec.tokens += batches.back().ids_BT.numel();
   }
+  if (c_.data_parallel != nullptr) {
+    std::vector<double> counts = {static_cast<double>(rec.predicted_tokens), static_cast<double>(rec.tokens)};
+    if (absl::Status s = c_.data_parallel->SumValues(counts); !s.ok()) return s;
+    rec.predicted_tokens = static_cast<int64_t>(counts[0]);
+    rec.tokens = static_cast<int64_t>(counts[1]);
+  }
   try {
     c_.optimizer->zero_grad();
     const double denominator = static_cast<double>(std::max<int64_t>(rec.predicted_tokens, 1));
@@ -86,6 +93,12 @@ absl::StatusOr<StepRecord> TrainLoop::Step() {
       }
       loss_sum += summed.item<double>();
       (summed / denominator).backward();
+    }
+    if (c_.data_parallel != nullptr) {
+      std::vector<double> sum = {loss_sum};
+      if (absl::Status s = c_.data_parallel->SumValues(sum); !s.ok()) return s;
+      loss_sum = sum[0];
+      if (absl::Status s = c_.data_parallel->SumGradients(c_.parameters); !s.ok()) return s;
     }
     rec.loss = loss_sum / denominator;
     // Global L2 norm of all gradients, in fp32.

@@ -38,6 +38,8 @@ class Optimizer;
 
 namespace nmoe::trainer {
 
+class DataParallel;
+
 // A micro-batch of token sequences. Shape legend: B sequences, T time.
 struct Batch {
   at::Tensor ids_BT;      // int64 model inputs
@@ -97,6 +99,10 @@ struct TrainComponents {
   LoadModelFn load_model;
   CheckpointStore* checkpoints = nullptr;  // null: no checkpoints, no resume
   std::function<void(const StepRecord&)> on_step;  // optional: after every step
+  // Optional: the gang this rank trains with (data_parallel.h). Token counts, the
+  // loss and the gradients of `parameters` are summed over the ranks every step, so
+  // StepRecord holds global figures and every rank applies the same update.
+  DataParallel* data_parallel = nullptr;
 };
 
 class TrainLoop {

@@ -2,7 +2,9 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -14,6 +16,7 @@
 #include "data/hash.h"
 #include "model/checkpoint.h"
 #include "nlohmann/json.hpp"
+#include "trainer/data_parallel.h"
 #include "trainer/moe_loss.h"
 #include "trainer/moe_model.h"
 #include "trainer/optimizer.h"
@@ -57,6 +60,10 @@ class TrainTask : public Task {
   absl::Status RunStage(TaskContext& ctx, int index, model::CausalLm& lm);
 
   fs::path output_;
+  fs::path rank_root_;
+  int rank_ = 0;
+  int world_size_ = 1;
+  std::optional<DataParallel> data_parallel_;
   bool bf16_ = false;
   std::optional<tokenizer::Tokenizer> tok_;
   fs::path tokenizer_path_;
@@ -71,10 +78,18 @@ absl::Status TrainTask::Run(TaskContext& ctx) {
   fs::create_directories(output_, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", output_.string(), ": ", ec.message()));
   NMOE_ASSIGN_OR_RETURN(bf16_, UseBf16Autocast(ctx));
-  if (ctx.task.world_size() > 1) {
-    return absl::UnimplementedError(absl::StrCat("train: data-parallel training over ", ctx.task.world_size(),
-                                                 " workers is not available in this build; use num_workers 1"));
+  world_size_ = std::max<int>(1, static_cast<int>(ctx.task.world_size()));
+  rank_ = static_cast<int>(ctx.task.rank());
+  if (world_size_ > 1) {
+    if (ctx.comm == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat("train: ", world_size_,
+                                                        " ranks but this runner gave the task no communicator"));
+    }
+    data_parallel_.emplace(ctx.comm);
   }
+  // Rank 0 owns the output folder; other ranks keep their own shards, checkpoints and
+  // stage results below it (they need not share a file system with rank 0).
+  rank_root_ = rank_ == 0 ? output_ : output_ / absl::StrCat("rank-", rank_);
 
   // Base model and tokenizer.
   const fs::path base_dir = ctx.Resolve(spec.base_model().path());
@@ -117,6 +132,10 @@ absl::Status TrainTask::Run(TaskContext& ctx) {
   for (int i = 0; i < spec.stages_size(); ++i) {
     NMOE_RETURN_IF_ERROR(RunStage(ctx, i, *lm));
   }
+  if (rank_ != 0) {
+    ctx.Info("train: done (rank 0 writes the model)");
+    return absl::OkStatus();
+  }
   model::SaveModelOptions save;
   save.tokenizer_json = tokenizer_path_.string();
   NMOE_RETURN_IF_ERROR(model::SavePretrained(*lm, output_.string(), save));
@@ -129,7 +148,7 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   const v1::TrainStage& stage = spec.stages(index);
   const std::string name = StageName(stage, index);
   const std::string field = absl::StrCat("spec.train.stages[", index, "]");
-  const fs::path stage_dir = output_ / "stages" / absl::StrCat(index + 1, "-", name);
+  const fs::path stage_dir = rank_root_ / "stages" / absl::StrCat(index + 1, "-", name);
   std::error_code ec;
   fs::create_directories(stage_dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", stage_dir.string(), ": ", ec.message()));
@@ -138,7 +157,7 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   const std::vector<LanguageFiles> corpora = ResolveCorpora(ctx, stage.corpora());
   NMOE_ASSIGN_OR_RETURN(const std::string corpus_fp, CorpusFingerprint(corpora));
   NMOE_ASSIGN_OR_RETURN(PreparedShards shards, PrepareShards(corpora, corpus_fp, *tok_, tokenizer_sha_,
-                                                             output_ / "data" / name,
+                                                             rank_root_ / "data" / name,
                                                              [&](const std::string& l) { ctx.Info(l); }));
   NMOE_ASSIGN_OR_RETURN(const int64_t seq_len,
                         StageSequenceLength(stage, field, 1024, lm.config().max_position_embeddings));
@@ -164,10 +183,10 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   }
 
   NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::PackedLoader> loader,
-                        OpenPackedLoader(shards, *tok_, seq_len, spec.seed() + static_cast<uint64_t>(index),
-                                         static_cast<int>(ctx.task.rank()), 1));
+                        OpenPackedLoader(shards, *tok_, seq_len, spec.seed() + static_cast<uint64_t>(index), rank_,
+                                         world_size_));
   PackedBatchSource source(std::move(loader));
-  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, field, 1));
+  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, field, world_size_));
   loop.stage = name;
   loop.bf16_autocast = bf16_;
   loop.checkpoint_interval = spec.checkpoint_interval_steps();
@@ -197,6 +216,7 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   parts.save_model = [&lm](const fs::path& dir) { return model::SavePretrained(lm, dir.string()); };
   parts.load_model = [&lm](const fs::path& dir) { return LoadInto(lm, dir); };
   parts.checkpoints = &store;
+  parts.data_parallel = data_parallel_ ? &*data_parallel_ : nullptr;
   parts.on_step = [&](const StepRecord& r) {
     nlohmann::json line = StepJson(r);
     const MoeLossParts& aux = loss.last();
