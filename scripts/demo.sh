@@ -11,6 +11,9 @@
 # Re-running reuses the build, the corpus and the trained model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# OpenMP threads that wait passively: with the default spin-waiting, a 2-thread
+# training step ran 5x slower when other processes shared the cores (docs/compute.md).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 scripts/install-deps.sh
 scripts/build.sh
 bin=${NMOE_BUILD_DIR:-build}

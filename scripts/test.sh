@@ -3,6 +3,9 @@
 # Usage: scripts/test.sh [ctest arguments, e.g. -L unit or -R server]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# OpenMP threads that wait passively: with the default spin-waiting, a 2-thread
+# training step ran 5x slower when other processes shared the cores (docs/compute.md).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 start=$(date +%s)
 scripts/install-deps.sh
 scripts/build.sh
