@@ -2,7 +2,7 @@
 // (worker/agent.h). See docs/worker.md.
 //   nmoe-worker --coordinator HOST:PORT --token-file F [--threads N] [--work-dir D]
 // Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 runtime error, 2 usage.
-#include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +22,17 @@
 #include "worker/agent.h"
 #include "worker/capabilities.h"
 #include "worker/worker_metrics.h"
+
+namespace {
+
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void OnSignal(int signal) {
+  const unsigned char byte = static_cast<unsigned char>(signal);
+  [[maybe_unused]] ssize_t n = write(g_signal_pipe[1], &byte, 1);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const auto kernels = nmoe::compute::EnsureBestBlasKernels(argc, argv);  // may re-exec this process
@@ -70,13 +81,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Signals are taken by a waiting thread (below), not by handlers: block them
-  // before any thread starts so that every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGTERM/SIGINT: a handler writes the signal to a pipe that a thread
+  // (below) reads. A handler, not a blocked mask, because threads created
+  // before main (LibTorch, OpenBLAS) would not inherit the mask.
+  if (pipe(g_signal_pipe) != 0) {
+    std::cerr << "nmoe-worker: pipe failed\n";
+    return 1;
+  }
+  struct sigaction action = {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
 
   nmoe::compute::ComputeOptions compute;
   compute.threads.intra_op = threads;
@@ -93,7 +109,9 @@ int main(int argc, char** argv) {
   nmoe::worker::WorkerMetrics metrics(*registry);
   std::unique_ptr<nmoe::MetricsServer> metrics_server;
   if (metrics_port >= 0) {
-    auto server = nmoe::MetricsServer::Start("0.0.0.0:" + std::to_string(metrics_port), registry);
+    // CivetWeb cannot pick a free port on 0.0.0.0: port 0 (tests) binds loopback.
+    const std::string host = metrics_port == 0 ? "127.0.0.1:" : "0.0.0.0:";
+    auto server = nmoe::MetricsServer::Start(host + std::to_string(metrics_port), registry);
     if (!server.ok()) {
       spdlog::error("metrics: {}", server.status().ToString());
       return 1;
@@ -114,8 +132,10 @@ int main(int argc, char** argv) {
   nmoe::worker::Agent agent(options, &tasks, &metrics);
 
   std::thread signal_thread([&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
+    unsigned char signal = 0;
+    while (read(g_signal_pipe[0], &signal, 1) < 0 && errno == EINTR) {
+    }
+    if (signal == 0) return;  // main is exiting
     spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     agent.Shutdown();
   });
@@ -124,8 +144,8 @@ int main(int argc, char** argv) {
   const absl::Status status = agent.Run();
   if (!status.ok()) {
     spdlog::error("{}", status.ToString());
-    // Unblock the signal thread so that it can be joined.
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    const unsigned char none = 0;  // wakes the signal thread
+    if (write(g_signal_pipe[1], &none, 1) != 1) std::abort();
     signal_thread.join();
     return 1;
   }
