@@ -58,6 +58,7 @@ class Client {
   grpc::GenericStub& generic() { return *generic_; }
 
   const ConnectionOptions& options() const { return options_; }
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
   void AddAuth(grpc::ClientContext* context) const;

@@ -2,7 +2,9 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
@@ -14,6 +16,7 @@
 #include "data/token_shard.h"
 #include "model/checkpoint.h"
 #include "nlohmann/json.hpp"
+#include "trainer/data_parallel.h"
 #include "trainer/optimizer.h"
 #include "trainer/packed_batches.h"
 #include "trainer/presets.h"
@@ -38,6 +41,21 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   fs::create_directories(output, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", output.string(), ": ", ec.message()));
   NMOE_ASSIGN_OR_RETURN(const bool bf16, UseBf16Autocast(ctx));
+  // Data parallel over a gang: rank 0 owns `output`; rank r > 0 keeps its tokenizer,
+  // shards, checkpoints and metrics under output/rank-r (no shared file system needed).
+  const int world_size = std::max<int>(1, static_cast<int>(ctx.task.world_size()));
+  const int rank = static_cast<int>(ctx.task.rank());
+  std::optional<DataParallel> data_parallel;
+  if (world_size > 1) {
+    if (ctx.comm == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("pretrain: ", world_size, " ranks but this runner gave the task no communicator"));
+    }
+    data_parallel.emplace(ctx.comm);
+  }
+  const fs::path root = rank == 0 ? output : output / absl::StrCat("rank-", rank);
+  fs::create_directories(root, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", root.string(), ": ", ec.message()));
 
   // Tokenizer and data.
   const std::vector<LanguageFiles> corpora = ResolveCorpora(ctx, stage.corpora());
@@ -48,14 +66,14 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
     tokenizer_path = ctx.Resolve(spec.tokenizer_path());
     NMOE_ASSIGN_OR_RETURN(tok, tokenizer::Tokenizer::FromFile(tokenizer_path.string()));
   } else {
-    tokenizer_path = output / "tokenizer.json";
+    tokenizer_path = root / "tokenizer.json";
     TokenizerTraining training;
     training.vocab_size = static_cast<int32_t>(OrDefault(static_cast<int64_t>(spec.tokenizer_vocab_size()), 8192));
     NMOE_ASSIGN_OR_RETURN(
         tok, TrainOrReuseTokenizer(corpora, corpus_fp, training, tokenizer_path, [&](const std::string& l) { ctx.Info(l); }));
   }
   NMOE_ASSIGN_OR_RETURN(const std::string tokenizer_sha, data::Sha256File(tokenizer_path.string()));
-  NMOE_ASSIGN_OR_RETURN(PreparedShards shards, PrepareShards(corpora, corpus_fp, *tok, tokenizer_sha, output / "data",
+  NMOE_ASSIGN_OR_RETURN(PreparedShards shards, PrepareShards(corpora, corpus_fp, *tok, tokenizer_sha, root / "data",
                                                              [&](const std::string& l) { ctx.Info(l); }));
 
   // Model.
@@ -82,12 +100,12 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   NMOE_ASSIGN_OR_RETURN(const int64_t seq_len,
                         StageSequenceLength(stage, "spec.pretrain.stage", 1024, config.max_position_embeddings));
   NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::PackedLoader> loader,
-                        OpenPackedLoader(shards, *tok, seq_len, spec.seed(), /*rank=*/0, /*world_size=*/1));
+                        OpenPackedLoader(shards, *tok, seq_len, spec.seed(), rank, world_size));
   ctx.Info(absl::StrFormat("data: %d windows of %d tokens per epoch", loader->num_windows(), seq_len));
   PackedBatchSource source(std::move(loader));
 
   // Optimizer and loop.
-  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, "spec.pretrain.stage", /*world_size=*/1));
+  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, "spec.pretrain.stage", world_size));
   loop.stage = "pretrain";
   loop.bf16_autocast = bf16;
   loop.checkpoint_interval = spec.checkpoint_interval_steps();
@@ -105,7 +123,7 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   adamw.lr = loop.schedule.peak_lr;
   adamw.weight_decay = stage.weight_decay();
   std::unique_ptr<torch::optim::AdamW> optimizer = BuildAdamW(*lm, adamw);
-  CheckpointStore store(output / "checkpoints", /*keep_last=*/2);
+  CheckpointStore store(root / "checkpoints", /*keep_last=*/2);
   MetricsLog metrics;
 
   TrainComponents parts;
@@ -119,10 +137,11 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
     return model::LoadWeightsInto(*lm, *checkpoint, /*strict_unexpected=*/true).status();
   };
   parts.checkpoints = &store;
+  parts.data_parallel = data_parallel ? &*data_parallel : nullptr;
   parts.on_step = [&](const StepRecord& r) { metrics.Append(StepJson(r)); };
   TrainLoop trainer(std::move(parts), loop);
   NMOE_ASSIGN_OR_RETURN(const uint64_t start_step, trainer.Resume(ctx));
-  metrics.Open(output / "metrics.jsonl", start_step);
+  metrics.Open(root / "metrics.jsonl", start_step);
   ctx.Info(absl::StrFormat("pretrain: %d steps of %d sequences x %d tokens (%d micro-batches), peak lr %g, %s",
                            loop.total_steps, loop.batch_sequences, seq_len, loop.grad_accumulation,
                            loop.schedule.peak_lr, start_step > 0 ? absl::StrCat("resuming at step ", start_step)
@@ -130,7 +149,11 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   NMOE_RETURN_IF_ERROR(trainer.Run(ctx));
   metrics.Close();
 
-  // Final model and evaluation.
+  // Final model and evaluation (rank 0).
+  if (rank != 0) {
+    ctx.Info("pretrain: done (rank 0 writes the model and evaluates)");
+    return absl::OkStatus();
+  }
   model::SaveModelOptions save;
   save.tokenizer_json = tokenizer_path.string();
   NMOE_RETURN_IF_ERROR(model::SavePretrained(*lm, output.string(), save));

@@ -194,13 +194,12 @@ void Agent::StartTask(const v1::Task& task) {
     task_ = std::make_unique<RunningTask>(task, std::make_unique<Failed>(s), options_.work_dir, nullptr,
                                           [this] { Wake(); });
   };
-  // SEAM (gangs): a task with world_size > 1 is one rank of a gang. Here is
-  // where its communicator is to be formed (rendezvous through the KV RPCs
-  // under KvScope{job_id, attempt}) and handed to the task in its TaskContext.
-  // Until then such tasks fail without using the restart budget.
-  if (task.world_size() > 1) {
+  // A task with world_size > 1 is one rank of a gang: options_.gang_task wraps it so
+  // that it forms the gang's communicator (rendezvous under the job attempt's KV
+  // scope) before it runs.
+  if (task.world_size() > 1 && !options_.gang_task) {
     fail_now(absl::UnimplementedError(absl::StrCat("task ", task.id(), ": gangs of ", task.world_size(),
-                                                   " workers are not supported by this nmoe-worker yet")));
+                                                   " workers are not supported by this nmoe-worker")));
     return;
   }
   auto impl = registry_->Create(task.spec());
@@ -208,8 +207,10 @@ void Agent::StartTask(const v1::Task& task) {
     fail_now(impl.status());
     return;
   }
+  std::unique_ptr<Task> runnable = *std::move(impl);
+  if (task.world_size() > 1) runnable = options_.gang_task(task, std::move(runnable), *client_, worker_id());
   auto results = std::make_unique<RpcResultSink>(client_.get(), [this] { return worker_id(); }, task.id());
-  task_ = std::make_unique<RunningTask>(task, *std::move(impl), options_.work_dir, std::move(results),
+  task_ = std::make_unique<RunningTask>(task, std::move(runnable), options_.work_dir, std::move(results),
                                         [this] { Wake(); });
   if (metrics_) metrics_->SetCurrentTask(task.job_id(), task.id());
   next_report_ = absl::Now() + options_.report_interval;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,12 @@ struct AgentOptions {
   // After Shutdown(), how long to keep trying to reach a lost coordinator to
   // hand the task back before exiting anyway.
   absl::Duration shutdown_grace = absl::Seconds(30);
+  // Wraps the task of one rank of a gang (task.world_size > 1) so that it forms the
+  // gang's communicator before running `inner` (worker/gang_task.h). Null: such
+  // tasks fail UNIMPLEMENTED.
+  std::function<std::unique_ptr<Task>(const v1::Task& task, std::unique_ptr<Task> inner,
+                                      const cli::Client& client, const std::string& worker_id)>
+      gang_task;
 };
 
 class Agent {

@@ -21,6 +21,7 @@
 #include "compute/compute_metrics.h"
 #include "worker/agent.h"
 #include "worker/capabilities.h"
+#include "worker/gang_task.h"
 #include "worker/worker_metrics.h"
 
 namespace {
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   std::string device_text = "cpu", work_dir = ".", name, log_level = "info";
   int threads = 0, workers_per_host = 1, metrics_port = -1;
   double report_interval_s = 0.5, shutdown_grace_s = 30;
+  std::string advertise_host;
   app.add_option("--coordinator", flags.address, "coordinator address host:port (env NMOE_ADDRESS)");
   app.add_option("--token", flags.token, "bearer token (env NMOE_TOKEN)");
   app.add_option("--token-file", flags.token_file, "file whose first token is used (env NMOE_TOKEN_FILE)");
@@ -57,6 +59,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.add_option("--metrics-port", metrics_port, "serve Prometheus /metrics on this port (0 = any; absent = off)");
   app.add_option("--report-interval", report_interval_s, "seconds between progress reports")->capture_default_str();
+  app.add_option("--advertise-host", advertise_host,
+                 "address other ranks of a gang reach this worker at (default: the hostname)");
   app.add_option("--shutdown-grace", shutdown_grace_s,
                  "seconds to keep trying a lost coordinator after SIGTERM before exiting")
       ->capture_default_str();
@@ -128,6 +132,12 @@ int main(int argc, char** argv) {
   if (!name.empty()) (*options.capabilities.mutable_labels())["name"] = name;
   options.report_interval = absl::Seconds(report_interval_s);
   options.shutdown_grace = absl::Seconds(shutdown_grace_s);
+  nmoe::worker::GangOptions gang;
+  gang.advertise_host = advertise_host;
+  options.gang_task = [gang](const nmoe::v1::Task& task, std::unique_ptr<nmoe::Task> inner,
+                             const nmoe::cli::Client& client, const std::string& worker_id) {
+    return nmoe::worker::NewGangTask(task, std::move(inner), client, worker_id, gang);
+  };
   const nmoe::worker::TaskRegistry tasks = nmoe::worker::BuiltinTasks();
   nmoe::worker::Agent agent(options, &tasks, &metrics);
 

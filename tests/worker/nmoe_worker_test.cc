@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/client.h"
 #include "cli/job_file.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/http_get.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -41,9 +42,10 @@ std::string SourceDir() {
 // (it resolves under the worker's --work-dir). `corpus_dir` may be overridden
 // to make the job fail.
 std::string PretrainJob(const std::string& name, const std::string& output, int steps,
-                        const std::string& corpus_dir = "") {
+                        const std::string& corpus_dir = "", int workers = 1) {
   const std::string corpus = corpus_dir.empty() ? absl::StrCat(SourceDir(), "/tests/data/corpus") : corpus_dir;
-  return absl::StrCat("name: ", name, "\nresources: {dtype: COMPUTE_DTYPE_FP32}\npretrain:\n  preset: tiny\n",
+  return absl::StrCat("name: ", name, "\nresources: {dtype: COMPUTE_DTYPE_FP32, num_workers: ", workers,
+                      "}\npretrain:\n  preset: tiny\n",
                       "  tokenizer_vocab_size: 512\n  stage:\n    corpora:\n",
                       "      - {language: en, paths: [", corpus, "/en/train.txt]}\n",
                       "      - {language: de, paths: [", corpus, "/de/train.txt]}\n",
@@ -239,6 +241,29 @@ TEST_F(NmoeWorkerTest, CoordinatorKilledAndRestartedMidTask) {
   const std::string log = ReadAll(WorkerLog("w1"));
   EXPECT_THAT(log, HasSubstr("lost the coordinator"));
   EXPECT_THAT(log, HasSubstr("registered again as"));
+}
+
+// Issue 4's gang: a job of 2 workers runs as ranks 0 and 1 of one Gloo communicator
+// formed through the coordinator's KV API; both ranks see the global loss every step.
+TEST_F(NmoeWorkerTest, TwoWorkersTrainAsAGang) {
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  testing::ChildProcess a = StartWorker("a", {"--advertise-host", "127.0.0.1"});
+  testing::ChildProcess b = StartWorker("b", {"--advertise-host", "127.0.0.1"});
+  const std::string id = Submit(PretrainJob("gang", "runs/gang", 12, "", 2));
+  const v1::Job job = WaitForState(id, v1::JOB_STATE_SUCCEEDED);
+  EXPECT_TRUE(fs::exists(dir_.file("runs/gang/config.json")));
+  const std::string rank0 = ReadAll(dir_.file("runs/gang/metrics.jsonl"));
+  const std::string rank1 = ReadAll(dir_.file("runs/gang/rank-1/metrics.jsonl"));
+  std::vector<std::string> l0 = absl::StrSplit(rank0, '\n', absl::SkipEmpty());
+  std::vector<std::string> l1 = absl::StrSplit(rank1, '\n', absl::SkipEmpty());
+  ASSERT_EQ(l0.size(), 12u) << rank0;
+  ASSERT_EQ(l1.size(), 12u) << rank1;
+  for (size_t i = 0; i < l0.size(); ++i) {
+    EXPECT_EQ(nlohmann::json::parse(l0[i])["loss"], nlohmann::json::parse(l1[i])["loss"]) << "step " << i + 1;
+  }
+  const std::string logs = ReadAll(WorkerLog("a")) + ReadAll(WorkerLog("b"));
+  EXPECT_THAT(logs, HasSubstr("rank 0 of 2"));
+  EXPECT_THAT(logs, HasSubstr("rank 1 of 2"));
 }
 
 TEST_F(NmoeWorkerTest, SigtermCheckpointsAndASecondWorkerResumes) {
