@@ -19,6 +19,7 @@ inline std::string Escape(std::string_view text) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
       default: out += c;
     }
   }
@@ -46,6 +47,17 @@ class Document {
     body_ += fmt::format(R"(<line x1="{:.2f}" y1="{:.2f}" x2="{:.2f}" y2="{:.2f}" stroke="{}" stroke-width="{:.2f}"/>)"
                          "\n",
                          x1, y1, x2, y2, Escape(stroke), width);
+  }
+  // `points` = "x1,y1 x2,y2 ...", unfilled.
+  void Polyline(std::string_view points, std::string_view stroke, double width = 1.5) {
+    body_ += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="{:.2f}"/>)"
+                         "\n",
+                         Escape(points), Escape(stroke), width);
+  }
+  void Circle(double cx, double cy, double r, std::string_view fill, std::string_view title = {}) {
+    body_ += fmt::format(R"(<circle cx="{:.2f}" cy="{:.2f}" r="{:.2f}" fill="{}">)", cx, cy, r, Escape(fill));
+    if (!title.empty()) body_ += fmt::format("<title>{}</title>", Escape(title));
+    body_ += "</circle>\n";
   }
   // Text at (x, y) (baseline); `rotate` degrees about that point.
   void Text(double x, double y, std::string_view text, double size = 12, Anchor anchor = Anchor::kStart,

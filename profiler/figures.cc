@@ -5,10 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "profiler/svg.h"
+#include "common/svg.h"
 
 namespace nmoe::profiler {
 namespace {
+
+using Svg = svg::Document;
+using svg::Anchor;
 
 constexpr double kLeft = 70, kRight = 130, kTop = 40, kBottom = 60;
 
@@ -33,11 +36,11 @@ double Axes(Svg& svg, const ChartText& text, double w, double h, const std::vect
   double top = 0;
   NiceAxis(max_value, &top, step);
   const double pw = w - kLeft - kRight, ph = h - kTop - kBottom;
-  svg.Text(w / 2, 22, text.title, 15, "middle");
+  svg.Text(w / 2, 22, text.title, 15, Anchor::kMiddle);
   for (double v = 0; v <= top + 1e-9; v += *step) {
     const double y = kTop + ph - v / top * ph;
     svg.Line(kLeft, y, kLeft + pw, y, "#e4e4e4");
-    svg.Text(kLeft - 6, y + 4, Number(v), 11, "end");
+    svg.Text(kLeft - 6, y + 4, Number(v), 11, Anchor::kEnd);
   }
   svg.Line(kLeft, kTop + ph, kLeft + pw, kTop + ph, "#444");
   svg.Line(kLeft, kTop, kLeft, kTop + ph, "#444");
@@ -45,10 +48,10 @@ double Axes(Svg& svg, const ChartText& text, double w, double h, const std::vect
   const size_t every = std::max<size_t>(1, n / 28 + (n % 28 != 0 && n > 28 ? 1 : 0));
   for (size_t i = 0; i < n; i += every) {
     svg.Text(kLeft + (static_cast<double>(i) + 0.5) * pw / static_cast<double>(n), kTop + ph + 16, x_labels[i], 11,
-             "middle");
+             Anchor::kMiddle);
   }
-  svg.Text(kLeft + pw / 2, h - 16, text.x_title, 12, "middle");
-  svg.Text(18, kTop + ph / 2, text.y_title, 12, "middle", -90);
+  svg.Text(kLeft + pw / 2, h - 16, text.x_title, 12, Anchor::kMiddle);
+  svg.Text(18, kTop + ph / 2, text.y_title, 12, Anchor::kMiddle, -90);
   return top;
 }
 
@@ -128,7 +131,7 @@ std::string Heatmap(const ChartText& text, const std::vector<std::string>& row_l
   const double w = 90 + cell_w * static_cast<double>(column_labels.size()) + 40;
   const double h = 80 + cell_h * static_cast<double>(row_labels.size()) + 40;
   Svg svg(std::max(w, 320.0), h);
-  svg.Text(std::max(w, 320.0) / 2, 22, text.title, 15, "middle");
+  svg.Text(std::max(w, 320.0) / 2, 22, text.title, 15, Anchor::kMiddle);
   double lo = 0, hi = 0;
   bool first = true;
   for (const auto& row : values) {
@@ -140,13 +143,13 @@ std::string Heatmap(const ChartText& text, const std::vector<std::string>& row_l
   }
   const double x0 = 90, y0 = 70;
   for (size_t c = 0; c < column_labels.size(); ++c) {
-    svg.Text(x0 + (static_cast<double>(c) + 0.5) * cell_w, y0 - 8, column_labels[c], 12, "middle");
+    svg.Text(x0 + (static_cast<double>(c) + 0.5) * cell_w, y0 - 8, column_labels[c], 12, Anchor::kMiddle);
   }
-  svg.Text(x0 + cell_w * static_cast<double>(column_labels.size()) / 2, 46, text.x_title, 12, "middle");
-  svg.Text(16, y0 + cell_h * static_cast<double>(row_labels.size()) / 2, text.y_title, 12, "middle", -90);
+  svg.Text(x0 + cell_w * static_cast<double>(column_labels.size()) / 2, 46, text.x_title, 12, Anchor::kMiddle);
+  svg.Text(16, y0 + cell_h * static_cast<double>(row_labels.size()) / 2, text.y_title, 12, Anchor::kMiddle, -90);
   for (size_t r = 0; r < row_labels.size() && r < values.size(); ++r) {
     const double y = y0 + static_cast<double>(r) * cell_h;
-    svg.Text(x0 - 8, y + cell_h * 0.7, row_labels[r], 11, "end");
+    svg.Text(x0 - 8, y + cell_h * 0.7, row_labels[r], 11, Anchor::kEnd);
     for (size_t c = 0; c < column_labels.size() && c < values[r].size(); ++c) {
       const double v = values[r][c];
       const double t = hi > lo ? (v - lo) / (hi - lo) : 0;
@@ -158,7 +161,7 @@ std::string Heatmap(const ChartText& text, const std::vector<std::string>& row_l
       const double x = x0 + static_cast<double>(c) * cell_w;
       svg.Rect(x, y, cell_w - 1, cell_h - 1, absl::StrFormat("#%02x%02x%02x", red, green, blue),
                absl::StrCat(row_labels[r], " / ", column_labels[c], ": ", label));
-      svg.Text(x + cell_w / 2, y + cell_h * 0.7, label, 10, "middle", 0, t > 0.55 ? "#ffffff" : "#222222");
+      svg.Text(x + cell_w / 2, y + cell_h * 0.7, label, 10, Anchor::kMiddle, 0, t > 0.55 ? "#ffffff" : "#222222");
     }
   }
   return svg.Finish();

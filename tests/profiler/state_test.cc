@@ -12,7 +12,7 @@
 #include "profiler/profile_state.h"
 #include "profiler/response_store.h"
 #include "profiler/scoring.h"
-#include "profiler/svg.h"
+#include "common/svg.h"
 #include "tests/support/temp_dir.h"
 
 namespace nmoe::profiler {
@@ -168,7 +168,7 @@ TEST(ProfileResultsTest, SummaryAndFiles) {
 }
 
 TEST(SvgTest, EscapesAndCloses) {
-  Svg svg(10, 10);
+  svg::Document svg(10, 10);
   svg.Text(1, 2, "a<b & \"c\"");
   const std::string doc = svg.Finish();
   EXPECT_NE(doc.find("a&lt;b &amp; &quot;c&quot;"), std::string::npos);
