@@ -10,6 +10,7 @@
 
 #include "storage/store_result_sink.h"
 #include "tests/allocator/published_inputs.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -18,13 +19,6 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // nmoe-run JOB --work-dir D reads the profile from D/results.db.
 TEST(AllocateThroughNmoeRun, StoresAndWritesThePlan) {
@@ -53,16 +47,16 @@ TEST(AllocateThroughNmoeRun, StoresAndWritesThePlan) {
   ASSERT_TRUE(child.ok()) << child.status();
   auto code = child->Wait(absl::Seconds(120));
   ASSERT_TRUE(code.ok()) << code.status();
-  ASSERT_EQ(*code, 0) << Slurp(dir.file("run.log"));
+  ASSERT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(dir.file("run.log"));
   auto sink = storage::StoreResultSink::OpenLocal(dir.file("results.db"));
   ASSERT_TRUE(sink.ok()) << sink.status();
   auto plan = (*sink)->GetPlan("plan-local");
-  ASSERT_TRUE(plan.ok() && plan->has_value()) << Slurp(dir.file("run.log"));
+  ASSERT_TRUE(plan.ok() && plan->has_value()) << ::nmoe::testing::ReadWholeFile(dir.file("run.log"));
   EXPECT_EQ(std::vector<uint32_t>((*plan)->experts_per_layer().begin(), (*plan)->experts_per_layer().end()),
             testing::kNeuronMoE);
   EXPECT_TRUE(fs::exists(dir.path() / "plans" / "local" / "plan.json"));
   EXPECT_TRUE(fs::exists(dir.path() / "plans" / "local" / "plan.svg"));
-  EXPECT_THAT(Slurp(dir.file("run.log")), HasSubstr("49 experts in total"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(dir.file("run.log")), HasSubstr("49 experts in total"));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "allocator/plan_builder.h"
 #include "storage/store_result_sink.h"
 #include "tests/allocator/published_inputs.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -21,13 +22,6 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 v1::AllocateSpec Spec(v1::AllocationStrategy strategy) {
   v1::AllocateSpec a;
@@ -83,10 +77,10 @@ TEST_F(AllocateTaskTest, NeuronGuidedFromTheStoredProfile) {
   EXPECT_EQ(p.layer_scores_size(), 28);
   EXPECT_GT(p.create_time().seconds(), 0);
   const fs::path out = dir_.path() / "plans" / "job-alloc1";
-  auto from_file = PlanFromJson(Slurp(out / "plan.json"));
+  auto from_file = PlanFromJson(::nmoe::testing::ReadWholeFile(out / "plan.json"));
   ASSERT_TRUE(from_file.ok()) << from_file.status();
   EXPECT_EQ(from_file->SerializeAsString(), p.SerializeAsString());
-  EXPECT_THAT(Slurp(out / "plan.svg"), HasSubstr("neuron-guided (N_max=6): 49 experts"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(out / "plan.svg"), HasSubstr("neuron-guided (N_max=6): 49 experts"));
   EXPECT_THAT(log_, HasSubstr("plan plan-alloc1 (neuron-guided (N_max=6)): experts per layer 6,2,1,"));
 }
 

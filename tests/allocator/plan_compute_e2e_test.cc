@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "tests/allocator/published_inputs.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -28,13 +29,6 @@ std::string Quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 class PlanComputeTest : public ::testing::Test {
@@ -60,7 +54,7 @@ class PlanComputeTest : public ::testing::Test {
     char buf[4096];
     while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
     const int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, Slurp(dir_.file("stderr"))};
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, ::nmoe::testing::ReadWholeFile(dir_.file("stderr"))};
   }
 
   nmoe::testing::TempDir dir_;
@@ -110,7 +104,7 @@ TEST_F(PlanComputeTest, UniformManualCsvAndSvg) {
   r = Run({"plan", "compute", "--strategy", "manual", "--experts-per-layer", "1,2,4", "--svg", svg, "-o", "csv"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "layer,experts,score\n0,1,-\n1,2,-\n2,4,-\n");
-  EXPECT_THAT(Slurp(svg), HasSubstr("manual: 7 experts"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(svg), HasSubstr("manual: 7 experts"));
 }
 
 struct BadRun {
@@ -178,14 +172,14 @@ TEST_F(PlanComputeTest, PlotPlansFromFiles) {
   Result r = Run({"plot", "plans", pa, pb, "--out", svg, "--title", "Llama-3.2-3B"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "wrote " + svg + " (2 plans)\n");
-  const std::string text = Slurp(svg);
+  const std::string text = ::nmoe::testing::ReadWholeFile(svg);
   EXPECT_THAT(text, HasSubstr("neuron-guided (N_max=6): 49 experts"));
   EXPECT_THAT(text, HasSubstr("layer-similarity (B=70): 84 experts"));
   EXPECT_THAT(text, HasSubstr("Llama-3.2-3B"));
   // The same plan twice is told apart by file name; bad files are named.
   r = Run({"plot", "plans", pa, pa, "--out", svg});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(Slurp(svg), HasSubstr("[guided.json]"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(svg), HasSubstr("[guided.json]"));
   r = Run({"plot", "plans", counts_, "--out", svg});
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("counts.json: not a plan"));

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/comm/coordinator_gang.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -19,13 +20,6 @@ namespace {
 
 using ::nmoe::testing::BuildPath;
 using ::nmoe::testing::ChildProcess;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Rank {
   ChildProcess process;
@@ -60,8 +54,8 @@ TEST_P(MultiProcessTest, EveryCollectiveMatchesAcrossProcesses) {
   for (int r = 0; r < world; ++r) {
     auto code = ranks[r].process.Wait(absl::Seconds(60));
     ASSERT_TRUE(code.ok()) << code.status();
-    EXPECT_EQ(*code, 0) << "rank " << r << ":\n" << ReadFile(ranks[r].log);
-    EXPECT_THAT(ReadFile(ranks[r].log), ::testing::HasSubstr("every collective matched"));
+    EXPECT_EQ(*code, 0) << "rank " << r << ":\n" << ::nmoe::testing::ReadWholeFile(ranks[r].log);
+    EXPECT_THAT(::nmoe::testing::ReadWholeFile(ranks[r].log), ::testing::HasSubstr("every collective matched"));
   }
 }
 
@@ -76,12 +70,12 @@ TEST(MultiProcessDeathTest, AKilledPeerFailsTheOthersWithinTheTimeout) {
   auto ranks = StartRanks(**gang, dir, kWorld, [](int r) { return r == 2 ? "die" : "survive"; }, 3'000);
   ASSERT_EQ(static_cast<int>(ranks.size()), kWorld);
   auto killed = ranks[2].process.Wait(absl::Seconds(90));
-  ASSERT_TRUE(killed.ok()) << killed.status() << "\n" << ReadFile(ranks[2].log);
-  EXPECT_EQ(*killed, 128 + SIGKILL) << ReadFile(ranks[2].log);
+  ASSERT_TRUE(killed.ok()) << killed.status() << "\n" << ::nmoe::testing::ReadWholeFile(ranks[2].log);
+  EXPECT_EQ(*killed, 128 + SIGKILL) << ::nmoe::testing::ReadWholeFile(ranks[2].log);
   for (int r = 0; r < 2; ++r) {
     auto code = ranks[r].process.Wait(absl::Seconds(30));
     ASSERT_TRUE(code.ok()) << code.status();
-    const std::string log = ReadFile(ranks[r].log);
+    const std::string log = ::nmoe::testing::ReadWholeFile(ranks[r].log);
     EXPECT_EQ(*code, 0) << "rank " << r << ":\n" << log;
     EXPECT_THAT(log, ::testing::HasSubstr("all_reduce after a peer died returned"));
     std::cout << log;

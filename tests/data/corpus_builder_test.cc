@@ -10,6 +10,7 @@
 #include "data/corpus/fetch_corpus.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
 
 namespace nmoe::data {
@@ -21,13 +22,6 @@ using ::testing::IsEmpty;
 std::string SourceDir() {
   const char* s = std::getenv("NMOE_SOURCE_DIR");
   return s ? s : ".";
-}
-
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Finds a page path that lands in `split`.
@@ -113,7 +107,7 @@ TEST(BuildCorpusTest, FixturePagesEndToEnd) {
     for (const char* split : {"train", "validation", "test"}) {
       fs::path file = fs::path(options.out_dir) / lang / (std::string(split) + ".txt");
       ASSERT_TRUE(fs::exists(file)) << file;
-      std::string content = ReadAll(file);
+      std::string content = ::nmoe::testing::ReadWholeFile(file);
       EXPECT_EQ((*manifest)["languages"][lang]["splits"][split]["bytes"].get<uint64_t>(), content.size());
       all += content;
     }
@@ -121,7 +115,7 @@ TEST(BuildCorpusTest, FixturePagesEndToEnd) {
     EXPECT_EQ(all.find("Insert Mode\n"), std::string::npos);  // an English heading never leaks
   }
   EXPECT_FALSE(fs::exists(fs::path(options.out_dir) / "en"));  // not requested
-  EXPECT_THAT(ReadAll(fs::path(options.out_dir) / "LICENSE"), ::testing::HasSubstr("MPL-2.0"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(fs::path(options.out_dir) / "LICENSE"), ::testing::HasSubstr("MPL-2.0"));
   // Deterministic: a second build gives the same content hash.
   testing::TempDir tmp2;
   options.out_dir = tmp2.file("out");

@@ -11,6 +11,7 @@
 #include "model/tensor_io.h"
 #include "nlohmann/json.hpp"
 #include "tests/model/tiny_config.h"
+#include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
 
 namespace nmoe::model {
@@ -34,11 +35,6 @@ NamedTensors Params(const CausalLm& model) {
   return out;
 }
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(CheckpointTest, RoundTripsTiedAndUntied) {
   for (bool tied : {false, true}) {
     nmoe::testing::TempDir dir;
@@ -49,8 +45,8 @@ TEST(CheckpointTest, RoundTripsTiedAndUntied) {
     save.tokenizer_json = dir.file("source-tokenizer.json");
     ASSERT_TRUE(SavePretrained(**model, dir.file("ckpt"), save).ok());
     EXPECT_TRUE(fs::exists(dir.file("ckpt/model.safetensors")));
-    EXPECT_EQ(ReadText(dir.file("ckpt/tokenizer.json")), R"({"model": {}})");
-    const nlohmann::json config = nlohmann::json::parse(ReadText(dir.file("ckpt/config.json")));
+    EXPECT_EQ(::nmoe::testing::ReadWholeFile(dir.file("ckpt/tokenizer.json")), R"({"model": {}})");
+    const nlohmann::json config = nlohmann::json::parse(::nmoe::testing::ReadWholeFile(dir.file("ckpt/config.json")));
     EXPECT_EQ(config["architectures"][0], "LlamaForCausalLM");
     EXPECT_EQ(config["torch_dtype"], "float32");
     auto loaded = LoadPretrained(dir.file("ckpt"));
@@ -71,7 +67,7 @@ TEST(CheckpointTest, ShardedBf16SaveLoadsIntoFp32) {
   ASSERT_TRUE(SavePretrained(**model, dir.path().string(), save).ok());
   EXPECT_TRUE(fs::exists(dir.file("model.safetensors.index.json")));
   EXPECT_FALSE(fs::exists(dir.file("model.safetensors")));
-  EXPECT_EQ(nlohmann::json::parse(ReadText(dir.file("config.json")))["torch_dtype"], "bfloat16");
+  EXPECT_EQ(nlohmann::json::parse(::nmoe::testing::ReadWholeFile(dir.file("config.json")))["torch_dtype"], "bfloat16");
   auto loaded = LoadPretrained(dir.path().string());
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   // Weights equal the bf16-rounded originals.

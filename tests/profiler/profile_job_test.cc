@@ -16,6 +16,7 @@
 #include "storage/results_store.h"
 #include "storage/rocksdb_store.h"
 #include "storage/store_result_sink.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tokenizer/bpe_trainer.h"
@@ -34,13 +35,6 @@ const std::vector<std::string> kLangs = {"en", "el", "zh"};
 std::string SourceDir() {
   const char* dir = std::getenv("NMOE_SOURCE_DIR");
   return dir != nullptr ? dir : ".";
-}
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::string Corpus(const std::string& lang) { return absl::StrCat(SourceDir(), "/tests/data/corpus/", lang, "/train.txt"); }
@@ -83,7 +77,7 @@ TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
   ASSERT_TRUE(child.ok());
   auto code = child->Wait(absl::Seconds(300));
   ASSERT_TRUE(code.ok());
-  ASSERT_EQ(*code, 0) << ReadAll(dir.file("run.log"));
+  ASSERT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(dir.file("run.log"));
 
   // Files.
   const fs::path out = dir.path() / "out";
@@ -93,7 +87,7 @@ TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   }
   EXPECT_FALSE(fs::exists(out / "spill")) << "spill files are removed";
-  const auto summary_json = nlohmann::json::parse(ReadAll(out / "summary.json"));
+  const auto summary_json = nlohmann::json::parse(::nmoe::testing::ReadWholeFile(out / "summary.json"));
   EXPECT_EQ(summary_json["languages"].size(), kLangs.size());
   EXPECT_EQ(summary_json["similarity"]["layers"].size(), 4u);
 
@@ -131,7 +125,7 @@ TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
   EXPECT_EQ(page->items[0].rank(), 1u);
   for (size_t i = 1; i < page->items.size(); ++i) EXPECT_GE(page->items[i - 1].score(), page->items[i].score());
   // The CSV lists the same first neuron.
-  const std::string csv = ReadAll(out / "selected_ap.csv");
+  const std::string csv = ::nmoe::testing::ReadWholeFile(out / "selected_ap.csv");
   const auto& top = page->items[0];
   EXPECT_NE(csv.find(absl::StrCat("el,1,", top.layer(), ",")), std::string::npos);
   // Every neuron has a stat: tiny preset has 4 layers x (64+32+32+64+192+192+64) = 2560 neurons.
@@ -149,7 +143,7 @@ TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
     EXPECT_GE(n.activation_prob(), 0.0);
     EXPECT_LE(n.activation_prob(), 1.0);
   }
-  const std::string log = ReadAll(dir.file("run.log"));
+  const std::string log = ::nmoe::testing::ReadWholeFile(dir.file("run.log"));
   EXPECT_NE(log.find("responses spilled"), std::string::npos) << "memory_budget_mb 1 spills the responses";
 }
 

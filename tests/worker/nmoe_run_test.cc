@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -48,13 +49,6 @@ std::string PretrainJob(const std::string& output) {
                       heldout, "  output_path: ", output, "\n  checkpoint_interval_steps: 50\n  seed: 7\n");
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::vector<double> Losses(const std::string& metrics_path) {
   std::vector<double> losses;
   std::ifstream in(metrics_path);
@@ -79,14 +73,14 @@ TEST(NmoeRunTest, PretrainsStopsResumesAndEvaluates) {
   std::ofstream(dir.file("a.yaml")) << PretrainJob(dir.file("a"));
   auto code = RunJob(dir.file("a.yaml"), dir.file("a.log"), absl::Seconds(240));
   ASSERT_TRUE(code.ok()) << code.status();
-  ASSERT_EQ(*code, 0) << ReadAll(dir.file("a.log"));
+  ASSERT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(dir.file("a.log"));
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "eval.json"}) {
     EXPECT_TRUE(fs::exists(dir.path() / "a" / f)) << f;
   }
-  const auto config = nlohmann::json::parse(ReadAll(dir.file("a/config.json")));
+  const auto config = nlohmann::json::parse(::nmoe::testing::ReadWholeFile(dir.file("a/config.json")));
   EXPECT_EQ(config["model_type"], "llama");
   EXPECT_EQ(config["vocab_size"], kVocab);
-  const auto eval = nlohmann::json::parse(ReadAll(dir.file("a/eval.json")));
+  const auto eval = nlohmann::json::parse(::nmoe::testing::ReadWholeFile(dir.file("a/eval.json")));
   for (const char* lang : {"en", "es", "de", "zh", "ja"}) {
     const double ppl = eval[lang]["perplexity"].get<double>();
     EXPECT_TRUE(std::isfinite(ppl)) << lang;
@@ -103,20 +97,20 @@ TEST(NmoeRunTest, PretrainsStopsResumesAndEvaluates) {
         {testing::BuildPath("worker/nmoe-run"), dir.file("b.yaml"), "--threads", "1"}, dir.file("b1.log"));
     ASSERT_TRUE(child.ok());
     ASSERT_TRUE(testing::WaitForFileLines(dir.file("b/metrics.jsonl"), 15, absl::Seconds(120)).ok())
-        << ReadAll(dir.file("b1.log"));
+        << ::nmoe::testing::ReadWholeFile(dir.file("b1.log"));
     child->Kill(SIGTERM);
     auto stopped = child->Wait(absl::Seconds(60));
     ASSERT_TRUE(stopped.ok());
-    EXPECT_EQ(*stopped, 3) << ReadAll(dir.file("b1.log"));
+    EXPECT_EQ(*stopped, 3) << ::nmoe::testing::ReadWholeFile(dir.file("b1.log"));
   }
   const size_t stopped_at = Losses(dir.file("b/metrics.jsonl")).size();
   ASSERT_LT(stopped_at, static_cast<size_t>(kSteps)) << "the run finished before the signal";
   EXPECT_TRUE(fs::exists(dir.path() / "b" / "checkpoints" / absl::StrCat("step-", stopped_at) / "trainer_state.json"))
-      << ReadAll(dir.file("b1.log"));
+      << ::nmoe::testing::ReadWholeFile(dir.file("b1.log"));
   code = RunJob(dir.file("b.yaml"), dir.file("b2.log"), absl::Seconds(240));
   ASSERT_TRUE(code.ok()) << code.status();
-  ASSERT_EQ(*code, 0) << ReadAll(dir.file("b2.log"));
-  const std::string resumed_log = ReadAll(dir.file("b2.log"));
+  ASSERT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(dir.file("b2.log"));
+  const std::string resumed_log = ::nmoe::testing::ReadWholeFile(dir.file("b2.log"));
   EXPECT_THAT(resumed_log, HasSubstr(absl::StrCat("resumed from ", dir.file("b/checkpoints/step-"), stopped_at)));
   EXPECT_THAT(resumed_log, HasSubstr("tokenizer: reusing"));
   const std::vector<double> resumed = Losses(dir.file("b/metrics.jsonl"));
@@ -124,7 +118,7 @@ TEST(NmoeRunTest, PretrainsStopsResumesAndEvaluates) {
   for (size_t i = 0; i < straight.size(); ++i) {
     EXPECT_NEAR(resumed[i], straight[i], 1e-5 * straight[i]) << "step " << i + 1;
   }
-  EXPECT_EQ(nlohmann::json::parse(ReadAll(dir.file("b/eval.json")))["en"]["tokens"], eval["en"]["tokens"]);
+  EXPECT_EQ(nlohmann::json::parse(::nmoe::testing::ReadWholeFile(dir.file("b/eval.json")))["en"]["tokens"], eval["en"]["tokens"]);
 
   // 3. The evaluate kind on the first model.
   std::ofstream(dir.file("e.yaml")) << absl::StrCat(
@@ -133,10 +127,10 @@ TEST(NmoeRunTest, PretrainsStopsResumesAndEvaluates) {
       "/tests/data/corpus/en/validation.txt]}\n  sequence_length: 64\n");
   code = RunJob(dir.file("e.yaml"), dir.file("e.log"), absl::Seconds(120));
   ASSERT_TRUE(code.ok());
-  ASSERT_EQ(*code, 0) << ReadAll(dir.file("e.log"));
-  const auto evaluated = nlohmann::json::parse(ReadAll(dir.file("a/eval-local.json")));
+  ASSERT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(dir.file("e.log"));
+  const auto evaluated = nlohmann::json::parse(::nmoe::testing::ReadWholeFile(dir.file("a/eval-local.json")));
   EXPECT_NEAR(evaluated["en"]["nll"].get<double>(), eval["en"]["nll"].get<double>(), 1e-6);
-  EXPECT_THAT(ReadAll(dir.file("e.log")), HasSubstr("perplexity"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(dir.file("e.log")), HasSubstr("perplexity"));
 }
 
 TEST(NmoeRunTest, BadSpecIsExitCode2) {
@@ -145,7 +139,7 @@ TEST(NmoeRunTest, BadSpecIsExitCode2) {
   auto code = RunJob(dir.file("bad.yaml"), dir.file("bad.log"), absl::Seconds(60));
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 2);
-  EXPECT_THAT(ReadAll(dir.file("bad.log")), HasSubstr("spec.pretrain.stage"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(dir.file("bad.log")), HasSubstr("spec.pretrain.stage"));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "cli/client.h"
 #include "cli/job_file.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/files.h"
 #include "tests/support/http_get.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -55,13 +56,6 @@ std::string PretrainJob(const std::string& name, const std::string& output, int 
                       "  output_path: ", output, "\n  checkpoint_interval_steps: 1000\n  seed: 3\n");
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class NmoeWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override { std::ofstream(dir_.file("tokens")) << kToken << "\n"; }
@@ -78,7 +72,7 @@ class NmoeWorkerTest : public ::testing::Test {
     ASSERT_TRUE(child.ok()) << child.status();
     coordinator_ = std::make_unique<testing::ChildProcess>(std::move(*child));
     auto lines = testing::WaitForFileLines(dir_.file("port"), 1, absl::Seconds(30));
-    ASSERT_TRUE(lines.ok()) << lines.status() << "\n" << ReadAll(dir_.file("coordinator.log"));
+    ASSERT_TRUE(lines.ok()) << lines.status() << "\n" << ::nmoe::testing::ReadWholeFile(dir_.file("coordinator.log"));
     port_ = std::stoi((*lines)[0]);
     cli::ConnectionOptions connection;
     connection.address = absl::StrCat("127.0.0.1:", port_);
@@ -208,14 +202,14 @@ TEST_F(NmoeWorkerTest, FailsABadJobThenRunsAGoodOneThenACancelledOne) {
   ASSERT_TRUE(client_->Call(client_->jobs(), &v1::JobService::Stub::CancelJob, cancel).ok());
   job = WaitForState(long_job, v1::JOB_STATE_CANCELLED);
   EXPECT_LT(job.progress().done(), 100000u);
-  EXPECT_THAT(ReadAll(WorkerLog("w1")), HasSubstr("by the coordinator; stopping it"));  // revoked or cancelled
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(WorkerLog("w1")), HasSubstr("by the coordinator; stopping it"));  // revoked or cancelled
 
   // SIGTERM while idle: a clean exit, deregistered.
   worker.Kill(SIGTERM);
   auto code = worker.Wait(absl::Seconds(30));
   ASSERT_TRUE(code.ok());
-  EXPECT_EQ(*code, 0) << ReadAll(WorkerLog("w1"));
-  EXPECT_THAT(ReadAll(WorkerLog("w1")), HasSubstr("deregistered"));
+  EXPECT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(WorkerLog("w1"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(WorkerLog("w1")), HasSubstr("deregistered"));
   auto workers = client_->Call(client_->workers(), &v1::WorkerService::Stub::ListWorkers, v1::ListWorkersRequest());
   ASSERT_TRUE(workers.ok());
   EXPECT_EQ(workers->workers_size(), 0);
@@ -232,13 +226,13 @@ TEST_F(NmoeWorkerTest, CoordinatorKilledAndRestartedMidTask) {
   coordinator_->Kill(SIGKILL);
   ASSERT_EQ(*coordinator_->Wait(absl::Seconds(10)), 128 + SIGKILL);
   // The worker notices at its next heartbeat and keeps training meanwhile.
-  for (int i = 0; i < 200 && ReadAll(WorkerLog("w1")).find("lost the coordinator") == std::string::npos; ++i) {
+  for (int i = 0; i < 200 && ::nmoe::testing::ReadWholeFile(WorkerLog("w1")).find("lost the coordinator") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   ASSERT_NO_FATAL_FAILURE(StartCoordinator(port));
   const v1::Job job = WaitForState(id, v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(job.progress().done(), 150u);
-  const std::string log = ReadAll(WorkerLog("w1"));
+  const std::string log = ::nmoe::testing::ReadWholeFile(WorkerLog("w1"));
   EXPECT_THAT(log, HasSubstr("lost the coordinator"));
   EXPECT_THAT(log, HasSubstr("registered again as"));
 }
@@ -252,8 +246,8 @@ TEST_F(NmoeWorkerTest, TwoWorkersTrainAsAGang) {
   const std::string id = Submit(PretrainJob("gang", "runs/gang", 12, "", 2));
   const v1::Job job = WaitForState(id, v1::JOB_STATE_SUCCEEDED);
   EXPECT_TRUE(fs::exists(dir_.file("runs/gang/config.json")));
-  const std::string rank0 = ReadAll(dir_.file("runs/gang/metrics.jsonl"));
-  const std::string rank1 = ReadAll(dir_.file("runs/gang/rank-1/metrics.jsonl"));
+  const std::string rank0 = ::nmoe::testing::ReadWholeFile(dir_.file("runs/gang/metrics.jsonl"));
+  const std::string rank1 = ::nmoe::testing::ReadWholeFile(dir_.file("runs/gang/rank-1/metrics.jsonl"));
   std::vector<std::string> l0 = absl::StrSplit(rank0, '\n', absl::SkipEmpty());
   std::vector<std::string> l1 = absl::StrSplit(rank1, '\n', absl::SkipEmpty());
   ASSERT_EQ(l0.size(), 12u) << rank0;
@@ -261,7 +255,7 @@ TEST_F(NmoeWorkerTest, TwoWorkersTrainAsAGang) {
   for (size_t i = 0; i < l0.size(); ++i) {
     EXPECT_EQ(nlohmann::json::parse(l0[i])["loss"], nlohmann::json::parse(l1[i])["loss"]) << "step " << i + 1;
   }
-  const std::string logs = ReadAll(WorkerLog("a")) + ReadAll(WorkerLog("b"));
+  const std::string logs = ::nmoe::testing::ReadWholeFile(WorkerLog("a")) + ::nmoe::testing::ReadWholeFile(WorkerLog("b"));
   EXPECT_THAT(logs, HasSubstr("rank 0 of 2"));
   EXPECT_THAT(logs, HasSubstr("rank 1 of 2"));
 }
@@ -273,11 +267,11 @@ TEST_F(NmoeWorkerTest, SigtermCheckpointsAndASecondWorkerResumes) {
     testing::ChildProcess first = StartWorker("first");
     id = Submit(PretrainJob("handover", "runs/handover", 120));
     ASSERT_TRUE(testing::WaitForFileLines(dir_.file("runs/handover/metrics.jsonl"), 5, absl::Seconds(120)).ok())
-        << ReadAll(WorkerLog("first"));
+        << ::nmoe::testing::ReadWholeFile(WorkerLog("first"));
     first.Kill(SIGTERM);
     auto code = first.Wait(absl::Seconds(60));
     ASSERT_TRUE(code.ok());
-    EXPECT_EQ(*code, 0) << ReadAll(WorkerLog("first"));
+    EXPECT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(WorkerLog("first"));
   }
   // Back in the queue without using the restart budget.
   v1::Job job = WaitFor(id, [](const v1::Job& j) { return j.attempt() == 2; });
@@ -296,7 +290,7 @@ TEST_F(NmoeWorkerTest, SigtermCheckpointsAndASecondWorkerResumes) {
   EXPECT_EQ(job.progress().done(), 120u);
   const std::string text = LogText(Events(id));
   EXPECT_THAT(text, HasSubstr("resumed from"));
-  EXPECT_THAT(ReadAll(WorkerLog("second")), HasSubstr("resumed from"));
+  EXPECT_THAT(::nmoe::testing::ReadWholeFile(WorkerLog("second")), HasSubstr("resumed from"));
   // The resumed run rewrote the steps after the checkpoint: one line per step.
   auto lines = testing::WaitForFileLines(dir_.file("runs/handover/metrics.jsonl"), 120, absl::Seconds(1));
   ASSERT_TRUE(lines.ok());
