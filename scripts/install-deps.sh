@@ -22,6 +22,8 @@ PACKAGES=(
   python3 python3-grpcio python3-grpc-tools python3-sklearn python3-torch python3-yaml
   # test tools (node/npm are checked as commands below: some images ship them outside dpkg)
   curl openssl procps
+  # deploy/ checks (tests/deploy): promtool + a real Prometheus server, yamllint
+  prometheus yamllint
 )
 
 missing=()
@@ -33,6 +35,8 @@ done
 
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# kustomize renders deploy/k8s: the image's kubectl (v1.32, kustomize v5) or Debian's
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
