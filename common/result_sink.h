@@ -1,5 +1,5 @@
 // Where tasks put their stored results (neuron statistics, profile summaries,
-// plans) and read the results of the jobs they build on. Under nmoe-worker the
+// plans, evaluations) and read the results of the jobs they build on. Under nmoe-worker the
 // coordinator's RocksDB holds them (over RPC); under nmoe-run a RocksDB in the
 // work dir (storage/store_result_sink.h). Tasks never know which.
 #pragma once
@@ -23,10 +23,12 @@ class ResultSink {
   virtual absl::Status PutNeuronStats(const std::vector<v1::NeuronStat>& stats) = 0;
   virtual absl::Status PutProfileSummary(const v1::ProfileSummary& summary) = 0;
   virtual absl::Status PutPlan(const v1::Plan& plan) = 0;
+  virtual absl::Status PutEvaluation(const v1::Evaluation& evaluation) = 0;
 
   // nullopt when absent.
   virtual absl::StatusOr<std::optional<v1::ProfileSummary>> GetProfileSummary(const std::string& job_id) = 0;
   virtual absl::StatusOr<std::optional<v1::Plan>> GetPlan(const std::string& plan_id) = 0;
+  virtual absl::StatusOr<std::optional<v1::Evaluation>> GetEvaluation(const std::string& job_id) = 0;
 };
 
 }  // namespace nmoe

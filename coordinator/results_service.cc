@@ -62,6 +62,29 @@ grpc::ServerUnaryReactor* ResultsServiceImpl::GetProfileSummary(grpc::CallbackSe
   });
 }
 
+grpc::ServerUnaryReactor* ResultsServiceImpl::GetEvaluation(grpc::CallbackServerContext* ctx,
+                                                            const v1::GetEvaluationRequest* req,
+                                                            v1::Evaluation* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::Evaluation> {
+    auto evaluation = results_->GetEvaluation(req->job_id());
+    if (!evaluation.ok()) return evaluation.status();
+    if (!evaluation->has_value()) return absl::NotFoundError(absl::StrCat("no evaluation for job ", req->job_id()));
+    return std::move(**evaluation);
+  });
+}
+
+grpc::ServerUnaryReactor* ResultsServiceImpl::GetReport(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetReportRequest* req, v1::Report* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::Report> {
+    auto report = results_->GetReport(req->job_id());
+    if (!report.ok()) return report.status();
+    if (!report->has_value()) {
+      return absl::NotFoundError(absl::StrCat("no report for job ", req->job_id(), " (pipelines have one once they finish)"));
+    }
+    return std::move(**report);
+  });
+}
+
 grpc::ServerUnaryReactor* InfoServiceImpl::GetServerInfo(grpc::CallbackServerContext* ctx,
                                                          const v1::GetServerInfoRequest* req, v1::ServerInfo* resp) {
   return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::ServerInfo> { return info_; });

@@ -67,6 +67,8 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
                                               v1::PutProfileSummaryResponse* resp) override;
   grpc::ServerUnaryReactor* PutPlan(grpc::CallbackServerContext* ctx, const v1::PutPlanRequest* req,
                                     v1::PutPlanResponse* resp) override;
+  grpc::ServerUnaryReactor* PutEvaluation(grpc::CallbackServerContext* ctx, const v1::PutEvaluationRequest* req,
+                                          v1::PutEvaluationResponse* resp) override;
   grpc::ServerUnaryReactor* KvSet(grpc::CallbackServerContext* ctx, const v1::KvSetRequest* req,
                                   v1::KvSetResponse* resp) override;
   grpc::ServerUnaryReactor* KvGet(grpc::CallbackServerContext* ctx, const v1::KvGetRequest* req,
@@ -96,6 +98,10 @@ class ResultsServiceImpl final : public v1::ResultsService::CallbackService {
   grpc::ServerUnaryReactor* GetProfileSummary(grpc::CallbackServerContext* ctx,
                                               const v1::GetProfileSummaryRequest* req,
                                               v1::ProfileSummary* resp) override;
+  grpc::ServerUnaryReactor* GetEvaluation(grpc::CallbackServerContext* ctx, const v1::GetEvaluationRequest* req,
+                                          v1::Evaluation* resp) override;
+  grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* ctx, const v1::GetReportRequest* req,
+                                      v1::Report* resp) override;
 
  private:
   storage::ResultsStore* results_;

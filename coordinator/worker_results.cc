@@ -1,5 +1,5 @@
 // WorkerService's results writes: a running task's neuron statistics, profile
-// summary and plans go to the ResultsStore. The caller must hold the task's
+// summary, plans and evaluations go to the ResultsStore. The caller must hold the task's
 // lease (a torn-down attempt cannot overwrite its successor's results), and
 // every record must name the task's job.
 #include "absl/strings/str_cat.h"
@@ -53,6 +53,18 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::PutPlan(grpc::CallbackServerContext
     if (auto s = SameJob("plan.job_id", req->plan().job_id(), *job); !s.ok()) return s;
     if (auto s = results_->PutPlan(req->plan()); !s.ok()) return s;
     return v1::PutPlanResponse();
+  });
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::PutEvaluation(grpc::CallbackServerContext* ctx,
+                                                           const v1::PutEvaluationRequest* req,
+                                                           v1::PutEvaluationResponse* resp) {
+  return RunUnary(ctx, *auth_, resp, [&]() -> absl::StatusOr<v1::PutEvaluationResponse> {
+    auto job = cp_->HeldTaskJob(req->worker_id(), req->task_id());
+    if (!job.ok()) return job.status();
+    if (auto s = SameJob("evaluation.job_id", req->evaluation().job_id(), *job); !s.ok()) return s;
+    if (auto s = results_->PutEvaluation(req->evaluation()); !s.ok()) return s;
+    return v1::PutEvaluationResponse();
   });
 }
 

@@ -11,6 +11,7 @@ const char* TableName(Table table) {
     case Table::kPlans: return "plans";
     case Table::kNeurons: return "neurons";
     case Table::kMeta: return "meta";
+    case Table::kEvaluations: return "evaluations";
     case Table::kCount: break;
   }
   return "invalid";

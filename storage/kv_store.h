@@ -22,6 +22,7 @@ enum class Table : int {
   kPlans,        // plan id -> nmoe.v1.Plan; plus a by-job index
   kNeurons,      // per-neuron statistics and selections
   kMeta,         // idempotency keys, schema version, counters
+  kEvaluations,  // evaluate jobs' results and pipeline reports
   kCount,
 };
 

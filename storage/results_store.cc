@@ -50,6 +50,18 @@ absl::StatusOr<std::string> DecodeToken(const std::string& token, std::string_vi
   return key;
 }
 
+
+// The record under `key`, nullopt when absent, DATA_LOSS naming the key when undecodable.
+template <typename Record>
+absl::StatusOr<std::optional<Record>> GetRecord(KvStore* kv, Table table, const std::string& key) {
+  auto bytes = kv->Get(table, key);
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<Record>();
+  Record record;
+  if (auto s = DecodeRecord(**bytes, TableName(table), key, record); !s.ok()) return s;
+  return std::optional<Record>(std::move(record));
+}
+
 }  // namespace
 
 absl::Status ResultsStore::PutPlan(const v1::Plan& plan) {
@@ -60,12 +72,7 @@ absl::Status ResultsStore::PutPlan(const v1::Plan& plan) {
 }
 
 absl::StatusOr<std::optional<v1::Plan>> ResultsStore::GetPlan(const std::string& plan_id) {
-  auto bytes = kv_->Get(Table::kPlans, PlanKey(plan_id));
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) return std::optional<v1::Plan>();
-  v1::Plan plan;
-  if (auto s = DecodeRecord(**bytes, "plans", plan_id, plan); !s.ok()) return s;
-  return std::optional<v1::Plan>(std::move(plan));
+  return GetRecord<v1::Plan>(kv_, Table::kPlans, PlanKey(plan_id));
 }
 
 absl::StatusOr<Page<v1::Plan>> ResultsStore::ListPlans(const std::string& job_id, size_t page_size,
@@ -120,13 +127,27 @@ absl::Status ResultsStore::PutProfileSummary(const v1::ProfileSummary& summary) 
 }
 
 absl::StatusOr<std::optional<v1::ProfileSummary>> ResultsStore::GetProfileSummary(const std::string& job_id) {
-  const std::string key = absl::StrCat("m/", job_id);
-  auto bytes = kv_->Get(Table::kNeurons, key);
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) return std::optional<v1::ProfileSummary>();
-  v1::ProfileSummary summary;
-  if (auto s = DecodeRecord(**bytes, "neurons", key, summary); !s.ok()) return s;
-  return std::optional<v1::ProfileSummary>(std::move(summary));
+  return GetRecord<v1::ProfileSummary>(kv_, Table::kNeurons, absl::StrCat("m/", job_id));
+}
+
+absl::Status ResultsStore::PutEvaluation(const v1::Evaluation& evaluation) {
+  WriteBatch batch;
+  batch.Put(Table::kEvaluations, absl::StrCat("e/", evaluation.job_id()), evaluation.SerializeAsString());
+  return kv_->Write(batch, /*sync=*/true);
+}
+
+absl::StatusOr<std::optional<v1::Evaluation>> ResultsStore::GetEvaluation(const std::string& job_id) {
+  return GetRecord<v1::Evaluation>(kv_, Table::kEvaluations, absl::StrCat("e/", job_id));
+}
+
+absl::Status ResultsStore::PutReport(const v1::Report& report) {
+  WriteBatch batch;
+  batch.Put(Table::kEvaluations, absl::StrCat("r/", report.job_id()), report.SerializeAsString());
+  return kv_->Write(batch, /*sync=*/true);
+}
+
+absl::StatusOr<std::optional<v1::Report>> ResultsStore::GetReport(const std::string& job_id) {
+  return GetRecord<v1::Report>(kv_, Table::kEvaluations, absl::StrCat("r/", job_id));
 }
 
 absl::StatusOr<Page<v1::NeuronStat>> ResultsStore::QueryNeurons(const v1::QueryNeuronsRequest& request,

@@ -5,6 +5,7 @@
 //   "r/" job "/" criterion(u8) language "\0" rank(u32)                          -> NeuronStat (selected)
 //   "m/" job                                                                   -> ProfileSummary
 // Table::kPlans: "p/" plan_id -> Plan; "j/" job_id "/" plan_id -> "" (index by job).
+// Table::kEvaluations: "e/" job_id -> Evaluation; "r/" job_id -> Report.
 #pragma once
 
 #include <optional>
@@ -37,6 +38,12 @@ class ResultsStore {
   absl::Status PutNeuronStats(const std::vector<v1::NeuronStat>& stats);
   absl::Status PutProfileSummary(const v1::ProfileSummary& summary);
   absl::StatusOr<std::optional<v1::ProfileSummary>> GetProfileSummary(const std::string& job_id);
+
+  // One evaluation and one report per job; writing again replaces it.
+  absl::Status PutEvaluation(const v1::Evaluation& evaluation);
+  absl::StatusOr<std::optional<v1::Evaluation>> GetEvaluation(const std::string& job_id);
+  absl::Status PutReport(const v1::Report& report);
+  absl::StatusOr<std::optional<v1::Report>> GetReport(const std::string& job_id);
 
   // Answers a validated query (job_id and language set). INVALID_ARGUMENT for a bad token.
   absl::StatusOr<Page<v1::NeuronStat>> QueryNeurons(const v1::QueryNeuronsRequest& request, size_t page_size);

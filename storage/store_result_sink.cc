@@ -23,6 +23,14 @@ absl::Status StoreResultSink::PutProfileSummary(const v1::ProfileSummary& summar
 
 absl::Status StoreResultSink::PutPlan(const v1::Plan& plan) { return results_.PutPlan(plan); }
 
+absl::Status StoreResultSink::PutEvaluation(const v1::Evaluation& evaluation) {
+  return results_.PutEvaluation(evaluation);
+}
+
+absl::StatusOr<std::optional<v1::Evaluation>> StoreResultSink::GetEvaluation(const std::string& job_id) {
+  return results_.GetEvaluation(job_id);
+}
+
 absl::StatusOr<std::optional<v1::ProfileSummary>> StoreResultSink::GetProfileSummary(const std::string& job_id) {
   return results_.GetProfileSummary(job_id);
 }

@@ -21,8 +21,10 @@ class StoreResultSink final : public ResultSink {
   absl::Status PutNeuronStats(const std::vector<v1::NeuronStat>& stats) override;
   absl::Status PutProfileSummary(const v1::ProfileSummary& summary) override;
   absl::Status PutPlan(const v1::Plan& plan) override;
+  absl::Status PutEvaluation(const v1::Evaluation& evaluation) override;
   absl::StatusOr<std::optional<v1::ProfileSummary>> GetProfileSummary(const std::string& job_id) override;
   absl::StatusOr<std::optional<v1::Plan>> GetPlan(const std::string& plan_id) override;
+  absl::StatusOr<std::optional<v1::Evaluation>> GetEvaluation(const std::string& job_id) override;
 
  private:
   std::unique_ptr<KvStore> owned_;  // OpenLocal's database; declared first, destroyed last

@@ -64,23 +64,40 @@ absl::Status RpcResultSink::PutPlan(const v1::Plan& plan) {
   }).status();
 }
 
+absl::Status RpcResultSink::PutEvaluation(const v1::Evaluation& evaluation) {
+  v1::PutEvaluationRequest request;
+  request.set_task_id(task_id_);
+  *request.mutable_evaluation() = evaluation;
+  return Retry([&] {
+    request.set_worker_id(worker_id_());
+    return client_->Call(client_->workers(), &v1::WorkerService::Stub::PutEvaluation, request);
+  }).status();
+}
+
+template <typename Record, typename Request, typename Method>
+absl::StatusOr<std::optional<Record>> RpcResultSink::Read(Method method, const Request& request) {
+  auto record = Retry([&] { return client_->Call(client_->results(), method, request); });
+  if (absl::IsNotFound(record.status())) return std::optional<Record>();
+  if (!record.ok()) return record.status();
+  return std::optional<Record>(*std::move(record));
+}
+
 absl::StatusOr<std::optional<v1::ProfileSummary>> RpcResultSink::GetProfileSummary(const std::string& job_id) {
   v1::GetProfileSummaryRequest request;
   request.set_job_id(job_id);
-  auto summary =
-      Retry([&] { return client_->Call(client_->results(), &v1::ResultsService::Stub::GetProfileSummary, request); });
-  if (absl::IsNotFound(summary.status())) return std::optional<v1::ProfileSummary>();
-  if (!summary.ok()) return summary.status();
-  return std::optional<v1::ProfileSummary>(*std::move(summary));
+  return Read<v1::ProfileSummary>(&v1::ResultsService::Stub::GetProfileSummary, request);
 }
 
 absl::StatusOr<std::optional<v1::Plan>> RpcResultSink::GetPlan(const std::string& plan_id) {
   v1::GetPlanRequest request;
   request.set_plan_id(plan_id);
-  auto plan = Retry([&] { return client_->Call(client_->results(), &v1::ResultsService::Stub::GetPlan, request); });
-  if (absl::IsNotFound(plan.status())) return std::optional<v1::Plan>();
-  if (!plan.ok()) return plan.status();
-  return std::optional<v1::Plan>(*std::move(plan));
+  return Read<v1::Plan>(&v1::ResultsService::Stub::GetPlan, request);
+}
+
+absl::StatusOr<std::optional<v1::Evaluation>> RpcResultSink::GetEvaluation(const std::string& job_id) {
+  v1::GetEvaluationRequest request;
+  request.set_job_id(job_id);
+  return Read<v1::Evaluation>(&v1::ResultsService::Stub::GetEvaluation, request);
 }
 
 }  // namespace nmoe::worker

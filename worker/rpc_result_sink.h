@@ -24,13 +24,18 @@ class RpcResultSink final : public ResultSink {
   absl::Status PutNeuronStats(const std::vector<v1::NeuronStat>& stats) override;
   absl::Status PutProfileSummary(const v1::ProfileSummary& summary) override;
   absl::Status PutPlan(const v1::Plan& plan) override;
+  absl::Status PutEvaluation(const v1::Evaluation& evaluation) override;
   absl::StatusOr<std::optional<v1::ProfileSummary>> GetProfileSummary(const std::string& job_id) override;
   absl::StatusOr<std::optional<v1::Plan>> GetPlan(const std::string& plan_id) override;
+  absl::StatusOr<std::optional<v1::Evaluation>> GetEvaluation(const std::string& job_id) override;
 
  private:
   // Runs `call` until it returns something other than a transient error or the budget is spent.
   template <typename Call>
   auto Retry(Call&& call) -> decltype(call());
+  // A ResultsService read with retries; NOT_FOUND becomes nullopt.
+  template <typename Record, typename Request, typename Method>
+  absl::StatusOr<std::optional<Record>> Read(Method method, const Request& request);
 
   cli::Client* client_;
   std::function<std::string()> worker_id_;
