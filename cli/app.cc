@@ -64,8 +64,10 @@ int RunNmoectl(const std::vector<std::string>& args, SessionIo io) {
   AddEventsCommand(app, table);
   AddWorkersCommand(app, table);
   AddResultsCommands(app, table);
+  AddEvalCommand(app, table);
   AddPlanComputeCommand(app, table);
   AddPlotPlansCommand(app, table);
+  AddReportCommand(app, table);
   AddServerCommands(app, table);
   AddTokenizeCommand(app, table);
 

@@ -36,8 +36,10 @@ void AddEventsCommand(CLI::App& root, CommandTable& table);    // events
 void AddWatchCommand(CLI::App& root, CommandTable& table);     // watch
 void AddWorkersCommand(CLI::App& root, CommandTable& table);   // workers
 void AddResultsCommands(CLI::App& root, CommandTable& table);  // plan show|list, neurons
+void AddEvalCommand(CLI::App& root, CommandTable& table);     // eval JOB
 void AddPlanComputeCommand(CLI::App& root, CommandTable& table);  // plan compute (local; after AddResultsCommands)
 void AddPlotPlansCommand(CLI::App& root, CommandTable& table);    // plot plans
+void AddReportCommand(CLI::App& root, CommandTable& table);    // report JOB
 void AddServerCommands(CLI::App& root, CommandTable& table);   // health, version
 void AddTokenizeCommand(CLI::App& root, CommandTable& table);  // tokenize (local)
 
