@@ -5,9 +5,28 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 namespace nmoe::model {
+namespace {
+
+// Receives one expert's gate/up/down outputs inside MoeMlp::Forward (only when the
+// layer's hooks want some of them).
+class ExpertCapture final : public ActivationHooks {
+ public:
+  ExpertCapture(int64_t layer, const ActivationHooks& outer) : ActivationHooks(HookMask(layer + 1)) {
+    for (Component c : {Component::kGateProj, Component::kUpProj, Component::kDownProj}) {
+      if (outer.Wants(layer, c)) mask_.Set(layer, c);
+    }
+  }
+  static int Slot(Component c) { return static_cast<int>(c) - static_cast<int>(Component::kGateProj); }
+  bool any() const { return mask_.AnyInLayer(mask_.num_layers() - 1); }
+  void OnActivation(int64_t, Component c, const at::Tensor& out_CX) override { captured[Slot(c)] = out_CX; }
+  at::Tensor captured[3];  // gate, up, down of the last expert run
+};
+
+}  // namespace
 
 MoeMlp::MoeMlp(const ModelConfig& c, int64_t num_experts, int64_t top_k, const at::TensorOptions& options)
     : FeedForward("MoeMlp"), top_k_(top_k) {
@@ -57,8 +76,20 @@ at::Tensor MoeMlp::Forward(const at::Tensor& x_BTD, const LayerContext& ctx) {
   const at::Tensor counts_E = at::bincount(expert_S, /*weights=*/{}, /*minlength=*/E).to(at::kLong).cpu();
   const int64_t* counts = counts_E.data_ptr<int64_t>();
 
-  LayerContext expert_ctx;  // experts' projections are not hook points
+  // Hooks on the layer's gate/up/down see the routing-weighted sum of the chosen
+  // experts' outputs (fp32): accumulated like the output, only when wanted.
+  LayerContext expert_ctx;
   expert_ctx.layer = ctx.layer;
+  std::unique_ptr<ExpertCapture> capture;
+  at::Tensor mixed_NX[3];
+  if (ctx.hooks != nullptr) {
+    capture = std::make_unique<ExpertCapture>(ctx.layer, *ctx.hooks);
+    if (capture->any()) {
+      expert_ctx.hooks = capture.get();
+    } else {
+      capture.reset();
+    }
+  }
   at::Tensor out_ND = at::zeros_like(x_ND);
   int64_t offset = 0;
   for (int64_t e = 0; e < E; ++e) {
@@ -69,6 +100,22 @@ at::Tensor MoeMlp::Forward(const at::Tensor& x_BTD, const LayerContext& ctx) {
     offset += count;
     const at::Tensor y_CD = experts_[static_cast<size_t>(e)]->Forward(x_ND.index_select(0, tokens_C), expert_ctx);
     out_ND = out_ND.index_add(0, tokens_C, (y_CD.to(at::kFloat) * w_C1).to(out_ND.scalar_type()));
+    if (capture) {
+      for (int i = 0; i < 3; ++i) {
+        at::Tensor& got_CX = capture->captured[i];
+        if (!got_CX.defined()) continue;
+        if (!mixed_NX[i].defined()) mixed_NX[i] = at::zeros({x_ND.size(0), got_CX.size(-1)}, x_ND.options().dtype(at::kFloat));
+        mixed_NX[i] = mixed_NX[i].index_add(0, tokens_C, got_CX.to(at::kFloat) * w_C1);
+        got_CX = at::Tensor();
+      }
+    }
+  }
+  if (capture) {
+    const Component order[3] = {Component::kGateProj, Component::kUpProj, Component::kDownProj};
+    for (int i = 0; i < 3; ++i) {
+      if (!mixed_NX[i].defined()) continue;
+      ctx.Emit(order[i], mixed_NX[i].view({x_BTD.size(0), x_BTD.size(1), mixed_NX[i].size(-1)}));
+    }
   }
 
   if (record_routing_) {

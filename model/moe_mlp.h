@@ -49,8 +49,12 @@ class MoeMlp : public FeedForward {
   // Xavier-normal (std = sqrt(2 / (D + E))) with its own generator seeded by `seed`.
   void UpcycleFrom(const SwiGluMlp& dense, uint64_t seed);
 
-  // Emits nothing for the experts' projections (hooks see the layer's MLP input only).
-  // Records RouterOutputs when routing recording is on.
+  // Hook points (the profiler's view of an MoE layer): the layer's gate_proj, up_proj
+  // and down_proj are each token's routing-weighted sum over its chosen experts of that
+  // expert's projection output, sum_k w_k out_{e_k}(x) (unchosen experts contribute 0;
+  // gate before SiLU), fp32, (B,T,F) / (B,T,D): the same channels as a dense layer.
+  // Computed only when the layer's hooks want them. Records RouterOutputs when routing
+  // recording is on.
   at::Tensor Forward(const at::Tensor& x_BTD, const LayerContext& ctx) override;
 
   int64_t num_experts() const { return static_cast<int64_t>(experts_.size()); }

@@ -17,8 +17,9 @@ IDS.json: {"ids": [[...], ...], "mask": [[1, 0, ...], ...] (optional),
            "positions": [[...], ...] (optional), "capture": ["1.gate_proj", ...],
            "old": [[0, 1, ...], ...] (optional: old-language tokens, for the LPR loss)}
 Output tensors (F32 or F64): "logits" [B,T,V], and "<layer>.<component>" for each capture
-(components: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj mlp_input; MoE layers
-emit no gate/up/down). For each MoE layer (config "nmoe_experts_per_layer", n_l >= 2):
+(components: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj mlp_input; in MoE
+layers gate/up/down are each token's routing-weighted sum over its top-k experts of that
+expert's projection output). For each MoE layer (config "nmoe_experts_per_layer", n_l >= 2):
 "<layer>.experts" [B,T,K] chosen experts, "<layer>.balance", "<layer>.zloss" and, with
 "old", "<layer>.lpr" (1-element tensors).
 """
@@ -140,17 +141,24 @@ def moe_mlp(cfg, get, prefix, h, n_experts, dtype, routers, layer):
     probs = torch.softmax(logits, dim=-1)
     top_p, top_i = probs.topk(k, dim=-1)                                       # B,T,K
     weights = top_p / top_p.sum(dim=-1, keepdim=True)
-    outs = []
+    gates, ups, outs = [], [], []
     for e in range(n_experts):
         q = prefix + "experts.%d." % e
         gate = linear(h, get(q + "gate_proj.weight"), get(q + "gate_proj.bias"))
         up = linear(h, get(q + "up_proj.weight"), get(q + "up_proj.bias"))
+        gates.append(gate)
+        ups.append(up)
         outs.append(linear(gate * torch.sigmoid(gate) * up, get(q + "down_proj.weight"),
                            get(q + "down_proj.bias")))
-    outs = torch.stack(outs, dim=-2)                                           # B,T,E,D
-    chosen = outs.gather(-2, top_i[..., None].expand(*top_i.shape, outs.shape[-1]))
     routers[layer] = (logits, probs, top_i)
-    return (chosen.to(rdtype) * weights[..., None]).sum(dim=-2).to(dtype)
+
+    def mix(per_expert):
+        """sum over the chosen experts of w_k * per_expert[e_k] (dense: B,T,E,C)."""
+        stacked = torch.stack(per_expert, dim=-2)
+        chosen = stacked.gather(-2, top_i[..., None].expand(*top_i.shape, stacked.shape[-1]))
+        return (chosen.to(rdtype) * weights[..., None]).sum(dim=-2).to(dtype)
+
+    return mix(outs), mix(gates), mix(ups)
 
 
 def moe_losses(routers, mask, old, out):
@@ -229,7 +237,8 @@ def forward(cfg, w, ids, mask, positions, dtype, capture, routers=None):
         emit(i, "mlp_input", h)
         n_experts = experts_per_layer[i] if experts_per_layer else 1
         if n_experts >= 2:
-            down = moe_mlp(cfg, get, p + "mlp.", h, n_experts, dtype, routers, i)
+            down, gate, up = moe_mlp(cfg, get, p + "mlp.", h, n_experts, dtype, routers, i)
+            emit(i, "gate_proj", gate); emit(i, "up_proj", up); emit(i, "down_proj", down)  # noqa: E702
         else:
             gate = linear(h, get(p + "mlp.gate_proj.weight"), get(p + "mlp.gate_proj.bias"))
             up = linear(h, get(p + "mlp.up_proj.weight"), get(p + "mlp.up_proj.bias"))
