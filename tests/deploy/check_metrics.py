@@ -135,6 +135,8 @@ def main():
     registered = source_names()
 
     procs = []
+    t0 = time.time()
+    phases = []  # (what, seconds since start), printed at the end
     tmp = tempfile.TemporaryDirectory(prefix="nmoe-deploy-metrics-")
     try:
         # 1. A real coordinator and worker.
@@ -153,14 +155,19 @@ def main():
                  "--name", "deploy-check", "--report-interval", "0.2", *extra],
                 stdout=open(worker_log_path, "a"), stderr=subprocess.STDOUT,
                 env=dict(os.environ, OMP_WAIT_POLICY="passive")))
+        # Two workers start together (their start-up, LibTorch and a GEMM probe, takes
+        # seconds): one serves /metrics, the other none, so a job runs even while
+        # the worker's metrics endpoint is broken.
         start_worker("--metrics-port", "0")
+        metrics_worker = procs[-1]
+        start_worker()
 
         # A job that fails (its profile does not exist) and one that is cancelled.
         job = os.path.join(tmp.name, "allocate.yaml")
         with open(job, "w") as fh:
             fh.write("name: deploy-check\nmax_restarts: 0\nresources:\n  num_workers: 1\nallocate:\n"
                      "  profile_job_id: job-does-not-exist\n  strategy: ALLOCATION_STRATEGY_UNIFORM\n"
-                     "  old_languages: [en]\n  new_languages: [el]\n  max_experts: 2\n")
+                     "  old_languages: [en]\n  new_languages: [el]\n  uniform_experts: 2\n")
         failing = nmoectl(address, "submit", "-f", job)
         c.expect(failing.returncode == 0, f"submitted a job: {failing.stdout}{failing.stderr}")
         c.expect(nmoectl(address, "get", "job-00000000000000000000").returncode != 0, "a NOT_FOUND call")
@@ -169,15 +176,15 @@ def main():
             m = re.search(r"metrics on port (\d+)", open(worker_log_path).read())
             return int(m.group(1)) if m else None
 
-        wait_for(lambda: worker_port() or procs[-1].poll() is not None, 60, "the worker's start-up")
+        wait_for(lambda: worker_port() or metrics_worker.poll() is not None, 60, "the worker's start-up")
         wport = worker_port()
+        phases.append(("workers started", time.time() - t0))
         worker_failure = "" if wport else open(worker_log_path).read()[-400:]
-        if not wport:  # its metrics endpoint did not start: a worker without one runs the job
-            start_worker()
 
         def job_failed():
             return "failed" in nmoectl(address, "get", failing.stdout.strip()).stdout.lower()
         c.expect(wait_for(job_failed, 60, "the job to fail"), "the job failed on the worker")
+        phases.append(("job failed", time.time() - t0))
         cancelled = nmoectl(address, "submit", "-f", job, "--name", "to-cancel")
         nmoectl(address, "cancel", cancelled.stdout.strip())
 
@@ -240,6 +247,7 @@ def main():
             except (OSError, KeyError, ValueError):
                 return False
         wait_for(scraped_thrice, 20, "Prometheus to scrape the coordinator three times")
+        phases.append(("Prometheus scraped", time.time() - t0))
         # Counters made before the first scrape: make more calls so rates see increases.
         nmoectl(address, "list")
         nmoectl(address, "get", "job-00000000000000000000")
@@ -255,6 +263,8 @@ def main():
                 if not r["data"]["result"]:
                     empty.append(f"{src}: {e}")
         c.expect(not empty, f"dashboard queries over scraped metrics return data; empty: {empty}")
+        phases.append(("queries evaluated", time.time() - t0))
+        print("timeline: " + ", ".join(f"{w} {t:.1f} s" for w, t in phases))
         rules = prom_query(prom_port, "ALERTS")  # rules load: any syntax problem stops Prometheus
         c.expect(rules.get("status") == "success", "alert rules loaded by the server")
     finally:
