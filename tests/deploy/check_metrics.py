@@ -65,6 +65,31 @@ def queries():
     return out
 
 
+def check_dashboards(c):
+    """Grafana JSON that loads: unique uids and panel ids, panels inside the 24-column
+    grid, a Prometheus datasource variable, and every $variable a query uses defined."""
+    uids = set()
+    for path in sorted(glob.glob(os.path.join(DEPLOY, "grafana", "dashboards", "*.json"))):
+        name = os.path.basename(path)
+        d = json.load(open(path))
+        c.expect(d.get("uid") and d["uid"] not in uids, f"{name}: a unique uid")
+        uids.add(d.get("uid"))
+        variables = {v["name"]: v for v in d["templating"]["list"]}
+        c.expect(variables.get("datasource", {}).get("query") == "prometheus", f"{name}: datasource variable")
+        ids = [p["id"] for p in d["panels"]]
+        c.expect(len(ids) == len(set(ids)), f"{name}: unique panel ids")
+        for p in d["panels"]:
+            g = p["gridPos"]
+            c.expect(0 <= g["x"] and g["x"] + g["w"] <= 24 and g["h"] > 0, f"{name}: {p['title']} inside the grid")
+            if p["type"] == "row":
+                continue
+            c.expect(p.get("targets"), f"{name}: {p['title']} has queries")
+            c.expect(p["datasource"]["uid"] == "${datasource}", f"{name}: {p['title']} uses the datasource variable")
+            text = " ".join([json.dumps(p["targets"]), p["title"], str(p.get("repeat", ""))])
+            for var in set(re.findall(r"\$\{?(\w+)", text)):
+                c.expect(var in variables, f"{name}: {p['title']} uses ${var}, which the dashboard defines")
+
+
 def names_in(expr):
     # Drop label matchers' values and strings, then take metric-like names.
     stripped = re.sub(r'"[^"]*"', '""', expr)
@@ -129,6 +154,7 @@ def main():
     c = Checks("deploy_metrics")
     qs = queries()
     c.expect(len(qs) > 40, f"found the dashboards' and rules' queries ({len(qs)})")
+    check_dashboards(c)
     pending_path = os.path.join(os.path.dirname(__file__), "pending_metrics.txt")
     pending = {l.strip() for l in open(pending_path) if l.strip() and not l.startswith("#")}
     doc = open(os.path.join(SOURCE, "docs", "deploy.md")).read()
@@ -147,20 +173,40 @@ def main():
              "--heartbeat-interval", "0.5", "--lease-ttl", "3"], stdout=coord_log, stderr=subprocess.STDOUT))
         grpc_port, coord_metrics = wait_for(lambda: read_ports(os.path.join(tmp.name, "ports")), 20, "coordinator")
         address = f"127.0.0.1:{grpc_port}"
+        # A Prometheus server, started now as its start-up overlaps the workers'; it
+        # scrapes the coordinator, and the worker once its port is known (file_sd).
+        prom_port = free_port()
+        worker_targets = os.path.join(tmp.name, "worker-targets.json")
+        with open(worker_targets, "w") as fh:
+            fh.write("[]")
+        cfg = {"global": {"scrape_interval": "500ms", "evaluation_interval": "500ms"},
+               "rule_files": [os.path.join(DEPLOY, "prometheus", "alerts.yml")],
+               "scrape_configs": [
+                   {"job_name": "nmoe-coordinator", "static_configs": [
+                       {"targets": [f"127.0.0.1:{coord_metrics}"], "labels": {"component": "coordinator"}}]},
+                   {"job_name": "nmoe-worker", "file_sd_configs": [{"files": [worker_targets]}]}]}
+        with open(os.path.join(tmp.name, "prometheus.yml"), "w") as fh:
+            yaml.safe_dump(cfg, fh)
+        prom_log = open(os.path.join(tmp.name, "prometheus.log"), "w")
+        procs.append(subprocess.Popen(
+            ["prometheus", f"--config.file={tmp.name}/prometheus.yml", f"--storage.tsdb.path={tmp.name}/tsdb",
+             f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
+            stdout=prom_log, stderr=subprocess.STDOUT))
+
         worker_log_path = os.path.join(tmp.name, "worker.log")
 
-        def start_worker(*extra):
+        def start_worker(log_path, *extra):
             procs.append(subprocess.Popen(
                 [BINARIES["nmoe-worker"], "--coordinator", address, "--threads", "1", "--work-dir", tmp.name,
                  "--name", "deploy-check", "--report-interval", "0.2", *extra],
-                stdout=open(worker_log_path, "a"), stderr=subprocess.STDOUT,
+                stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
                 env=dict(os.environ, OMP_WAIT_POLICY="passive")))
         # Two workers start together (their start-up, LibTorch and a GEMM probe, takes
         # seconds): one serves /metrics, the other none, so a job runs even while
         # the worker's metrics endpoint is broken.
-        start_worker("--metrics-port", "0")
+        start_worker(worker_log_path, "--metrics-port", "0")
         metrics_worker = procs[-1]
-        start_worker()
+        start_worker(os.path.join(tmp.name, "worker-2.log"))
 
         # A job that fails (its profile does not exist) and one that is cancelled.
         job = os.path.join(tmp.name, "allocate.yaml")
@@ -222,31 +268,23 @@ def main():
         for n in sorted(exported):
             c.expect(n in doc, f"{n} is documented in docs/deploy.md")
 
-        # 4. A real Prometheus evaluates every query.
-        prom_port = free_port()
-        targets = [f"127.0.0.1:{coord_metrics}"]
-        cfg = {"global": {"scrape_interval": "500ms", "evaluation_interval": "500ms"},
-               "rule_files": [os.path.join(DEPLOY, "prometheus", "alerts.yml")],
-               "scrape_configs": [{"job_name": "nmoe-coordinator",
-                                   "static_configs": [{"targets": targets, "labels": {"component": "coordinator"}}]}]}
+        # 4. A real Prometheus evaluates every query (started above).
         if wport:
-            cfg["scrape_configs"].append({"job_name": "nmoe-worker", "static_configs": [
-                {"targets": [f"127.0.0.1:{wport}"], "labels": {"component": "worker"}}]})
-        with open(os.path.join(tmp.name, "prometheus.yml"), "w") as fh:
-            yaml.safe_dump(cfg, fh)
-        prom_log = open(os.path.join(tmp.name, "prometheus.log"), "w")
-        procs.append(subprocess.Popen(
-            ["prometheus", f"--config.file={tmp.name}/prometheus.yml", f"--storage.tsdb.path={tmp.name}/tsdb",
-             f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
-            stdout=prom_log, stderr=subprocess.STDOUT))
-
+            with open(worker_targets + ".tmp", "w") as fh:
+                json.dump([{"targets": [f"127.0.0.1:{wport}"], "labels": {"component": "worker"}}], fh)
+            os.replace(worker_targets + ".tmp", worker_targets)
         def scraped_thrice():
             try:
                 r = prom_query(prom_port, 'count_over_time(up{component="coordinator"}[1m])')
                 return r["data"]["result"] and float(r["data"]["result"][0]["value"][1]) >= 3
             except (OSError, KeyError, ValueError):
                 return False
-        wait_for(scraped_thrice, 20, "Prometheus to scrape the coordinator three times")
+        wait_for(scraped_thrice, 30, "Prometheus to scrape the coordinator three times")
+        if wport:
+            def worker_scraped():
+                r = prom_query(prom_port, 'count_over_time(up{component="worker"}[1m])')
+                return r["data"]["result"] and float(r["data"]["result"][0]["value"][1]) >= 3
+            wait_for(worker_scraped, 30, "Prometheus to scrape the worker three times")
         phases.append(("Prometheus scraped", time.time() - t0))
         # Counters made before the first scrape: make more calls so rates see increases.
         nmoectl(address, "list")
