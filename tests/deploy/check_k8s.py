@@ -202,6 +202,9 @@ def main():
     c.expect(gw["resources"]["limits"].get("nvidia.com/gpu") == 1 and gw["resources"]["requests"].get("nvidia.com/gpu")
              == 1, "gpu overlay: one nvidia.com/gpu per worker")
     c.expect(gw["image"].startswith("nmoe-worker-gpu:"), "gpu overlay: the GPU worker image")
+    for target, w in (("cpu", cw), ("gpu", gw)):
+        c.expect(arg_value(w["args"], "--threads") == str(w["resources"]["limits"]["cpu"]),
+                 f"{target} overlay: worker --threads = its CPU limit")
     c.finish()
 
 
