@@ -113,9 +113,7 @@ int main(int argc, char** argv) {
   nmoe::worker::WorkerMetrics metrics(*registry);
   std::unique_ptr<nmoe::MetricsServer> metrics_server;
   if (metrics_port >= 0) {
-    // CivetWeb cannot pick a free port on 0.0.0.0: port 0 (tests) binds loopback.
-    const std::string host = metrics_port == 0 ? "127.0.0.1:" : "0.0.0.0:";
-    auto server = nmoe::MetricsServer::Start(host + std::to_string(metrics_port), registry);
+    auto server = nmoe::MetricsServer::Start("0.0.0.0:" + std::to_string(metrics_port), registry);
     if (!server.ok()) {
       spdlog::error("metrics: {}", server.status().ToString());
       return 1;
