@@ -143,7 +143,10 @@ absl::Status CheckAllocate(const std::string& f, const v1::AllocateSpec& a, bool
   NMOE_RETURN_IF_ERROR(CheckRange(f + ".intermediate_size", a.intermediate_size(), 0, 1 << 22));
   NMOE_RETURN_IF_ERROR(CheckPath(f + ".output_path", a.output_path(), false));
   if (a.strategy() == S::ALLOCATION_STRATEGY_UNIFORM) {
-    NMOE_RETURN_IF_ERROR(CheckRange(f + ".uniform_experts", a.uniform_experts(), 1, 256));
+    // In a pipeline, 0 = the neuron-guided plan's mean experts per layer.
+    if (!inside_pipeline || a.uniform_experts() != 0) {
+      NMOE_RETURN_IF_ERROR(CheckRange(f + ".uniform_experts", a.uniform_experts(), 1, 256));
+    }
     if (a.profile_job_id().empty() && a.num_layers() == 0 && !inside_pipeline) {
       return Bad(f + ".num_layers", "is required for a uniform plan without a profile_job_id");
     }
@@ -197,10 +200,16 @@ absl::Status CheckTrain(const std::string& f, const v1::TrainSpec& t) {
   return absl::OkStatus();
 }
 
+// The evaluation settings a pipeline passes on (model and held-out text come from it).
+absl::Status CheckEvaluateOptions(const std::string& f, const v1::EvaluateSpec& e) {
+  NMOE_RETURN_IF_ERROR(CheckLanguages(f + ".old_languages", e.old_languages(), false, nullptr));
+  return CheckRange(f + ".sequence_length", e.sequence_length(), 0, 131'072);
+}
+
 absl::Status CheckEvaluate(const std::string& f, const v1::EvaluateSpec& e) {
   NMOE_RETURN_IF_ERROR(CheckModel(f + ".model", e.model(), true));
   NMOE_RETURN_IF_ERROR(CheckCorpora(f + ".heldout", e.heldout(), 1, nullptr));
-  return CheckRange(f + ".sequence_length", e.sequence_length(), 0, 131'072);
+  return CheckEvaluateOptions(f, e);
 }
 
 bool IsPresetName(const std::string& name) {
@@ -264,9 +273,21 @@ absl::Status CheckPipeline(const std::string& f, const v1::PipelineSpec& p) {
     }
   }
   NMOE_RETURN_IF_ERROR(CheckProfile(f + ".profile", p.profile(), true));
+  bool neuron_guided = false;
+  for (const auto& a : p.allocations()) neuron_guided |= a.strategy() == v1::ALLOCATION_STRATEGY_NEURON_GUIDED;
   for (int i = 0; i < p.allocations().size(); ++i) {
-    NMOE_RETURN_IF_ERROR(CheckAllocate(StrCat(f, ".allocations[", i, "]"), p.allocations(i), true));
+    const std::string field = StrCat(f, ".allocations[", i, "]");
+    NMOE_RETURN_IF_ERROR(CheckAllocate(field, p.allocations(i), true));
+    if (!p.allocations(i).profile_job_id().empty()) {
+      return Bad(field + ".profile_job_id", "is set by the pipeline (its profile stage)");
+    }
+    if (p.allocations(i).strategy() == v1::ALLOCATION_STRATEGY_UNIFORM && p.allocations(i).uniform_experts() == 0 &&
+        !neuron_guided) {
+      return Bad(field + ".uniform_experts", "is required unless the pipeline also has a neuron-guided plan");
+    }
   }
+  NMOE_RETURN_IF_ERROR(CheckRange(f + ".top_k", p.top_k(), 0, 64));
+  NMOE_RETURN_IF_ERROR(CheckEvaluateOptions(f + ".evaluate", p.evaluate()));
   NMOE_RETURN_IF_ERROR(CheckStages(f + ".stages", p.stages(), false, false));
   return CheckPath(f + ".output_path", p.output_path(), false);
 }

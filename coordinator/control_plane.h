@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -75,6 +76,22 @@ class ControlPlane {
   // Declares silent workers lost and tears down their attempts. Call periodically.
   void Tick();
 
+  // ---- pipelines (PipelineDriver; pipeline jobs have no task slots) ----
+  struct PipelineUpdate {
+    std::vector<v1::PipelineStage> stages;
+    std::optional<v1::Progress> progress;  // stored and sent as a progress event when set
+    std::optional<v1::JobState> to;        // RUNNING (from PENDING via SCHEDULED), SUCCEEDED or FAILED
+    std::string reason;
+    std::string message;
+  };
+  // Pipeline jobs that have not ended, oldest first.
+  std::vector<v1::Job> ActivePipelines();
+  // Stores `update` on a pipeline job that has not ended; FAILED_PRECONDITION once it has.
+  absl::Status UpdatePipeline(const std::string& job_id, const PipelineUpdate& update);
+  // SubmitJob for a pipeline's stage: the child records `parent_job_id`.
+  absl::StatusOr<v1::SubmitJobResponse> SubmitChildJob(const v1::SubmitJobRequest& request,
+                                                       const std::string& parent_job_id);
+
   EventHub& event_hub() { return hub_; }
   // Keys of an attempt vanish when the attempt ends.
   Rendezvous& rendezvous() { return rendezvous_; }
@@ -96,6 +113,7 @@ class ControlPlane {
 
   ControlPlane(storage::KvStore* kv, const Clock* clock, ControlPlaneOptions options, CoordinatorMetrics* metrics);
   absl::Status LoadFromStore();
+  absl::StatusOr<v1::SubmitJobResponse> Submit(const v1::SubmitJobRequest& request, const std::string& parent_job_id);
 
   // All below require mu_ held.
   v1::JobEvent NewEvent(v1::Job& job) const;
@@ -111,6 +129,9 @@ class ControlPlane {
   // new attempt and leaves the budget alone.
   absl::Status EndAttempt(const std::string& job_id, const std::string& reason, const std::string& message,
                           bool retryable, Touched& touched, bool preempted = false);
+  // Cancels one job (a pipeline: also its unfinished stage jobs); `result` gets its new state.
+  absl::Status CancelLocked(const std::string& job_id, const std::string& message, Touched& touched,
+                            v1::Job* result);
   // A revoked slot of a CANCELLING job was given up: CANCELLED once none is held.
   absl::Status ReleaseCancelledSlot(const std::string& task_id, Touched& touched);
   absl::StatusOr<WorkerEntry*> FindWorker(const std::string& worker_id);

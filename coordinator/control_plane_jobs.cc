@@ -21,6 +21,17 @@ size_t PageSize(uint32_t requested) { return ClampPageSize(requested, kDefaultPa
 }  // namespace
 
 absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitJob(const v1::SubmitJobRequest& request) {
+  return Submit(request, "");
+}
+
+absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitChildJob(const v1::SubmitJobRequest& request,
+                                                                   const std::string& parent_job_id) {
+  if (parent_job_id.empty()) return absl::InvalidArgumentError("parent_job_id: is required");
+  return Submit(request, parent_job_id);
+}
+
+absl::StatusOr<v1::SubmitJobResponse> ControlPlane::Submit(const v1::SubmitJobRequest& request,
+                                                           const std::string& parent_job_id) {
   NMOE_RETURN_IF_ERROR(ValidateSubmitRequest(request));
   Touched touched;
   v1::SubmitJobResponse response;
@@ -49,15 +60,20 @@ absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitJob(const v1::SubmitJo
     *job.mutable_spec() = request.spec();
     job.set_kind(KindOf(request.spec()));
     job.set_idempotency_key(request.idempotency_key());
+    job.set_parent_job_id(parent_job_id);
     *job.mutable_create_time() = ToProtoTime(now);
     job.set_attempt(1);
     job.set_max_restarts(request.spec().has_max_restarts() ? request.spec().max_restarts()
                                                            : options_.default_max_restarts);
-    const uint32_t gang = std::max<uint32_t>(1, request.spec().resources().num_workers());
+    // A pipeline runs as stage jobs (PipelineDriver) and holds no task slots itself.
+    const bool pipeline = job.kind() == v1::JOB_KIND_PIPELINE;
+    const uint32_t gang = pipeline ? 0 : std::max<uint32_t>(1, request.spec().resources().num_workers());
     for (uint32_t r = 0; r < gang; ++r) job.add_worker_ids();
     job.set_state(v1::JOB_STATE_UNSPECIFIED);
     std::vector<v1::JobEvent> events;
-    Transition(job, v1::JOB_STATE_PENDING, "SUBMITTED", absl::StrCat("waiting for ", gang, " worker(s)"), events);
+    Transition(job, v1::JOB_STATE_PENDING, "SUBMITTED",
+               pipeline ? std::string("waiting to plan its stages") : absl::StrCat("waiting for ", gang, " worker(s)"),
+               events);
     NMOE_RETURN_IF_ERROR(store_.CreateJob(job, events, /*sync=*/false));
     touched.needs_sync = true;
     if (!job.idempotency_key().empty()) idempotency_keys_[job.idempotency_key()] = id;
@@ -120,48 +136,61 @@ absl::StatusOr<v1::Job> ControlPlane::CancelJob(const std::string& job_id, const
   v1::Job result;
   const absl::Status status = [&]() -> absl::Status {
     std::lock_guard lock(mu_);
-    auto it = jobs_.find(job_id);
-    if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
-    v1::Job job = it->second;
-    const std::string message = reason.empty() ? "cancelled by request" : reason;
-    std::vector<v1::JobEvent> events;
-    switch (job.state()) {
-      case v1::JOB_STATE_CANCELLED:
-      case v1::JOB_STATE_CANCELLING:
-        result = job;  // already on its way: cancelling twice is not an error
-        return absl::OkStatus();
-      case v1::JOB_STATE_SUCCEEDED:
-      case v1::JOB_STATE_FAILED:
-        return absl::FailedPreconditionError(
-            absl::StrCat("job ", job_id, " already ended ", StateName(job.state())));
-      case v1::JOB_STATE_PENDING:
-      case v1::JOB_STATE_RETRYING:
-        for (auto& w : *job.mutable_worker_ids()) w.clear();
-        Transition(job, v1::JOB_STATE_CANCELLED, "CANCEL_REQUESTED", message, events);
-        break;
-      default: {
-        // Leased slots must be given up by their workers first; free slots close now.
-        bool held = false;
-        for (int rank = 0; rank < job.worker_ids_size(); ++rank) {
-          const std::string& wid = job.worker_ids(rank);
-          if (wid.empty()) continue;
-          held = true;
-          auto w = workers_.find(wid);
-          if (w == workers_.end()) continue;
-          const std::string task = TaskId(job.id(), job.attempt(), rank);
-          if (w->second.worker.task_id() == task) w->second.worker.clear_task_id();
-          w->second.revoked.insert(task);
-        }
-        Transition(job, held ? v1::JOB_STATE_CANCELLING : v1::JOB_STATE_CANCELLED, "CANCEL_REQUESTED", message,
-                   events);
-      }
-    }
-    result = job;
-    NMOE_RETURN_IF_ERROR(Commit(std::move(job), std::move(events), /*sync=*/true, touched));
-    return absl::OkStatus();
+    return CancelLocked(job_id, reason.empty() ? "cancelled by request" : reason, touched, &result);
   }();
   NMOE_RETURN_IF_ERROR(Publish(touched, status));
   return result;
+}
+
+absl::Status ControlPlane::CancelLocked(const std::string& job_id, const std::string& message, Touched& touched,
+                                        v1::Job* result) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+  v1::Job job = it->second;
+  std::vector<v1::JobEvent> events;
+  switch (job.state()) {
+    case v1::JOB_STATE_CANCELLED:
+    case v1::JOB_STATE_CANCELLING:
+      *result = job;  // already on its way: cancelling twice is not an error
+      return absl::OkStatus();
+    case v1::JOB_STATE_SUCCEEDED:
+    case v1::JOB_STATE_FAILED:
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", job_id, " already ended ", StateName(job.state())));
+    case v1::JOB_STATE_PENDING:
+    case v1::JOB_STATE_RETRYING:
+      for (auto& w : *job.mutable_worker_ids()) w.clear();
+      Transition(job, v1::JOB_STATE_CANCELLED, "CANCEL_REQUESTED", message, events);
+      break;
+    default: {
+      // Leased slots must be given up by their workers first; free slots close now.
+      bool held = false;
+      for (int rank = 0; rank < job.worker_ids_size(); ++rank) {
+        const std::string& wid = job.worker_ids(rank);
+        if (wid.empty()) continue;
+        held = true;
+        auto w = workers_.find(wid);
+        if (w == workers_.end()) continue;
+        const std::string task = TaskId(job.id(), job.attempt(), rank);
+        if (w->second.worker.task_id() == task) w->second.worker.clear_task_id();
+        w->second.revoked.insert(task);
+      }
+      Transition(job, held ? v1::JOB_STATE_CANCELLING : v1::JOB_STATE_CANCELLED, "CANCEL_REQUESTED", message,
+                 events);
+    }
+  }
+  *result = job;
+  const std::vector<v1::PipelineStage> stages(job.stages().begin(), job.stages().end());
+  NMOE_RETURN_IF_ERROR(Commit(std::move(job), std::move(events), /*sync=*/true, touched));
+  // A pipeline's running stages go with it.
+  for (const auto& stage : stages) {
+    auto child = jobs_.find(stage.job_id());
+    if (child == jobs_.end() || IsTerminal(child->second.state())) continue;
+    v1::Job ignored;
+    NMOE_RETURN_IF_ERROR(CancelLocked(stage.job_id(), absl::StrCat("pipeline ", job_id, " cancelled: ", message),
+                                      touched, &ignored));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::ListJobEventsResponse> ControlPlane::ListJobEvents(const v1::ListJobEventsRequest& request) {

@@ -69,6 +69,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(cons
   if (!cp.ok()) return cp.status();
   s->control_plane_ = std::move(*cp);
   s->results_ = std::make_unique<storage::ResultsStore>(s->db_.get());
+  s->pipeline_driver_ = std::make_unique<PipelineDriver>(s->control_plane_.get(), s->results_.get());
   s->auth_ = std::make_unique<Authenticator>(config.tokens);
 
   v1::ServerInfo info;
@@ -130,6 +131,7 @@ void CoordinatorServer::TickLoop(absl::Duration interval) {
     if (shutting_down_.load()) break;
     lock.unlock();
     control_plane_->Tick();
+    pipeline_driver_->Step();
     lock.lock();
   }
 }

@@ -18,6 +18,7 @@
 #include "common/metrics.h"
 #include "coordinator/auth.h"
 #include "coordinator/control_plane.h"
+#include "coordinator/pipeline_driver.h"
 #include "storage/results_store.h"
 #include "storage/rocksdb_store.h"
 
@@ -64,6 +65,7 @@ class CoordinatorServer {
   std::unique_ptr<CoordinatorMetrics> coordinator_metrics_;
   std::unique_ptr<ControlPlane> control_plane_;
   std::unique_ptr<storage::ResultsStore> results_;
+  std::unique_ptr<PipelineDriver> pipeline_driver_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<JobServiceImpl> job_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
