@@ -35,7 +35,9 @@ done
 
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
-# kustomize renders deploy/k8s: the image's kubectl (v1.32, kustomize v5) or Debian's
+# kubectl kustomize renders deploy/k8s (tests/deploy): the machine image ships kubectl 1.32
+# (kustomize v5); Debian's kubernetes-client (1.20, kustomize v2) is only a fallback and
+# too old for the overlays' labels/replicas/patches fields
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 
 if [ ${#missing[@]} -eq 0 ]; then
