@@ -15,8 +15,9 @@ Prometheus server scraping a real nmoe-coordinator (and nmoe-worker).
    docs/deploy.md, and not exported anywhere: stale entries fail).
 4. Runs a Prometheus server (Debian's) on loopback scraping both daemons every 0.5 s
    with deploy/prometheus/alerts.yml loaded, evaluates every dashboard and alert
-   expression through its HTTP API (all must parse and run), and requires data from
-   every dashboard query whose metrics were all scraped for real.
+   expression through its HTTP API (all must parse and run), requires data from
+   every dashboard query whose metrics were all scraped for real, and requires
+   NmoeJobFailed to fire (for the job that failed) and NmoeCoordinatorDown not to.
 5. Every nmoe_* metric exported (scraped or registered) is documented in docs/deploy.md.
 """
 import glob
@@ -303,8 +304,18 @@ def main():
         c.expect(not empty, f"dashboard queries over scraped metrics return data; empty: {empty}")
         phases.append(("queries evaluated", time.time() - t0))
         print("timeline: " + ", ".join(f"{w} {t:.1f} s" for w, t in phases))
-        rules = prom_query(prom_port, "ALERTS")  # rules load: any syntax problem stops Prometheus
-        c.expect(rules.get("status") == "success", "alert rules loaded by the server")
+        # The alert rules run on the server: the job that failed for real fires
+        # NmoeJobFailed (no `for`); the healthy coordinator fires no NmoeCoordinatorDown.
+        def firing(name):
+            r = prom_query(prom_port, f'ALERTS{{alertname="{name}", alertstate="firing"}}')
+            return r.get("status") == "success" and r["data"]["result"]
+        try:
+            wait_for(lambda: firing("NmoeJobFailed"), 10, "NmoeJobFailed")
+        except TimeoutError:
+            pass
+        c.expect(firing("NmoeJobFailed"), "NmoeJobFailed fires for the job that failed")
+        r = prom_query(prom_port, 'ALERTS{alertname="NmoeCoordinatorDown"}')
+        c.expect(r.get("status") == "success" and not r["data"]["result"], "NmoeCoordinatorDown stays silent")
     finally:
         for p in reversed(procs):
             if p.poll() is None:
