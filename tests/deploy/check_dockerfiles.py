@@ -18,6 +18,8 @@ import os
 import re
 import shlex
 
+import yaml
+
 from deploy_support import BINARIES, BUILD, DEPLOY, SOURCE, Checks, arg_flags, flags_of, run
 
 DOCKER = os.path.join(DEPLOY, "docker")
@@ -156,6 +158,11 @@ def main():
         last_run = max((i for i, op in enumerate(ops) if op == "RUN"), default=-1)
         c.expect(users and ops.index("USER") > last_run, f"{f}: USER comes after the last RUN")
         c.expect("HEALTHCHECK" in ops, f"{f}: HEALTHCHECK")
+        # The manifests run the images as the same uid (their volumes are owned by it).
+        uid = users[-1].split(":")[0] if users else "?"
+        for sts in glob.glob(os.path.join(DEPLOY, "k8s", "base", "*-statefulset.yaml")):
+            run_as = yaml.safe_load(open(sts))["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+            c.expect(str(run_as) == uid, f"{f}: USER {uid} = runAsUser of {os.path.basename(sts)}")
         copied = {}
         for op, t in rt["ins"]:
             if op == "COPY" and t.startswith(f"--from={build['name']} /build/"):
