@@ -15,6 +15,10 @@
 #include "common/result_sink.h"
 #include "nmoe/v1/worker_service.pb.h"
 
+namespace prometheus {
+class Registry;  // <prometheus/registry.h>
+}
+
 namespace nmoe {
 
 namespace comm {
@@ -37,6 +41,10 @@ struct TaskContext {
   // The gang's communicator (ranks 0..world_size-1 of this attempt) when
   // task.world_size > 1; null for a single rank.
   comm::Communicator* comm = nullptr;
+  // The process's Prometheus registry (nmoe-worker's --metrics-port) for the task's
+  // own metrics; null when nothing is exported (nmoe-run, tests). Tasks label their
+  // series with the job id and remove them when they end (docs/training.md, "Metrics").
+  prometheus::Registry* metrics = nullptr;
 
   bool StopRequested() const { return stop != nullptr && stop->load(std::memory_order_relaxed); }
   // `path` as given when absolute, else under work_dir.

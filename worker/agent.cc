@@ -208,6 +208,7 @@ void Agent::StartTask(const v1::Task& task) {
     return;
   }
   std::unique_ptr<Task> runnable = *std::move(impl);
+  if (metrics_) runnable = WithMetricsRegistry(std::move(runnable), &metrics_->registry());
   if (task.world_size() > 1) runnable = options_.gang_task(task, std::move(runnable), *client_, worker_id());
   auto results = std::make_unique<RpcResultSink>(client_.get(), [this] { return worker_id(); }, task.id());
   task_ = std::make_unique<RunningTask>(task, std::move(runnable), options_.work_dir, std::move(results),
@@ -235,7 +236,8 @@ Agent::Outcome Agent::DecideOutcome() const {
     o.preempted = o.retryable = true;
     o.metric = "preempted";
   } else {
-    o.reason = absl::StatusCodeToString(s.code());
+    o.reason = FailReason(s);
+    if (o.reason.empty()) o.reason = absl::StatusCodeToString(s.code());
     o.retryable = !IsPermanent(s.code());
     o.metric = "failed";
   }

@@ -3,7 +3,8 @@
 namespace nmoe::worker {
 
 WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
-    : tasks_(prometheus::BuildCounter()
+    : registry_(registry),
+      tasks_(prometheus::BuildCounter()
                  .Name("nmoe_worker_tasks_total")
                  .Help("Tasks this worker finished, by outcome")
                  .Register(registry)),
@@ -44,6 +45,29 @@ void WorkerMetrics::ClearCurrentTask() {
   if (current_task_ != nullptr) current_task_family_.Remove(current_task_);
   current_task_ = nullptr;
   busy_->Set(0);
+}
+
+namespace {
+
+class MetricsTask final : public Task {
+ public:
+  MetricsTask(std::unique_ptr<Task> inner, prometheus::Registry* registry)
+      : inner_(std::move(inner)), registry_(registry) {}
+  absl::Status Run(TaskContext& ctx) override {
+    ctx.metrics = registry_;
+    return inner_->Run(ctx);
+  }
+
+ private:
+  std::unique_ptr<Task> inner_;
+  prometheus::Registry* registry_;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> WithMetricsRegistry(std::unique_ptr<Task> task, prometheus::Registry* registry) {
+  if (registry == nullptr) return task;
+  return std::make_unique<MetricsTask>(std::move(task), registry);
 }
 
 }  // namespace nmoe::worker
