@@ -3,16 +3,16 @@
 name only metrics that nmoe exports, and that their PromQL runs on a real
 Prometheus server scraping a real nmoe-coordinator (and nmoe-worker).
 
-1. Starts nmoe-coordinator (loopback, port 0) and one nmoe-worker against it, makes
-   a job fail (an allocation whose profile does not exist, max_restarts 0), cancels
-   another, and provokes a NOT_FOUND RPC, so counters with labels exist.
-2. Scrapes both /metrics endpoints. If the worker cannot serve /metrics (its
-   --metrics-port is broken as of 2026-11-22, docs/worker.md), worker-side names are
-   checked against the names registered in the sources instead, and the run says so.
+1. Starts nmoe-coordinator (loopback, port 0) and one nmoe-worker with
+   --metrics-port 0 against it, makes a job fail (an allocation whose profile does
+   not exist, max_restarts 0), cancels another, and provokes a NOT_FOUND RPC, so
+   counters with labels exist.
+2. Scrapes both /metrics endpoints.
 3. Every metric a query names must be scraped for real, or be registered in the
    worker-side sources (task metrics, e.g. trainer/train_metrics.cc, exist only
-   while such a task runs), or be listed in pending_metrics.txt (then also in
-   docs/deploy.md, and not exported anywhere: stale entries fail).
+   while such a task runs; nmoe_worker_current_task only while a task runs), or be
+   listed in pending_metrics.txt (then also in docs/deploy.md, and not exported
+   anywhere: stale entries fail).
 4. Runs a Prometheus server (Debian's) on loopback scraping both daemons every 0.5 s
    with deploy/prometheus/alerts.yml loaded, evaluates every dashboard and alert
    expression through its HTTP API (all must parse and run), requires data from
@@ -202,12 +202,8 @@ def main():
                  "--name", "deploy-check", "--report-interval", "0.2", *extra],
                 stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
                 env=dict(os.environ, OMP_WAIT_POLICY="passive")))
-        # Two workers start together (their start-up, LibTorch and a GEMM probe, takes
-        # seconds): one serves /metrics, the other none, so a job runs even while
-        # the worker's metrics endpoint is broken.
         start_worker(worker_log_path, "--metrics-port", "0")
         metrics_worker = procs[-1]
-        start_worker(os.path.join(tmp.name, "worker-2.log"))
 
         # A job that fails (its profile does not exist) and one that is cancelled.
         job = os.path.join(tmp.name, "allocate.yaml")
@@ -225,8 +221,9 @@ def main():
 
         wait_for(lambda: worker_port() or metrics_worker.poll() is not None, 60, "the worker's start-up")
         wport = worker_port()
-        phases.append(("workers started", time.time() - t0))
-        worker_failure = "" if wport else open(worker_log_path).read()[-400:]
+        phases.append(("worker started", time.time() - t0))
+        if not c.expect(wport, "nmoe-worker serves /metrics: " + open(worker_log_path).read()[-400:]):
+            raise SystemExit(c.finish())
 
         def job_failed():
             return "failed" in nmoectl(address, "get", failing.stdout.strip()).stdout.lower()
@@ -237,15 +234,10 @@ def main():
 
         # 2. Real scrapes.
         coord_names = scrape(coord_metrics)
-        worker_names = set()
-        if wport:
-            worker_names = scrape(wport)
-            print(f"scraped nmoe-worker for real ({len(worker_names)} series names)")
-        else:
-            print("nmoe-worker could not serve /metrics; worker-side metric names are checked against the names "
-                  "registered in " + ", ".join(WORKER_SOURCES) + ". Its log: " + worker_failure)
+        worker_names = scrape(wport)
         real = coord_names | worker_names
-        print(f"scraped nmoe-coordinator: {sorted(n for n in coord_names if n.startswith('nmoe_'))}")
+        for who, names in (("nmoe-coordinator", coord_names), ("nmoe-worker", worker_names)):
+            print(f"scraped {who}: {sorted(n for n in names if n.startswith('nmoe_'))}")
 
         # 3. Names.
         def from_sources(n):
@@ -270,10 +262,9 @@ def main():
             c.expect(n in doc, f"{n} is documented in docs/deploy.md")
 
         # 4. A real Prometheus evaluates every query (started above).
-        if wport:
-            with open(worker_targets + ".tmp", "w") as fh:
-                json.dump([{"targets": [f"127.0.0.1:{wport}"], "labels": {"component": "worker"}}], fh)
-            os.replace(worker_targets + ".tmp", worker_targets)
+        with open(worker_targets + ".tmp", "w") as fh:
+            json.dump([{"targets": [f"127.0.0.1:{wport}"], "labels": {"component": "worker"}}], fh)
+        os.replace(worker_targets + ".tmp", worker_targets)
         def scraped_thrice():
             try:
                 r = prom_query(prom_port, 'count_over_time(up{component="coordinator"}[1m])')
@@ -281,11 +272,11 @@ def main():
             except (OSError, KeyError, ValueError):
                 return False
         wait_for(scraped_thrice, 30, "Prometheus to scrape the coordinator three times")
-        if wport:
-            def worker_scraped():
-                r = prom_query(prom_port, 'count_over_time(up{component="worker"}[1m])')
-                return r["data"]["result"] and float(r["data"]["result"][0]["value"][1]) >= 3
-            wait_for(worker_scraped, 30, "Prometheus to scrape the worker three times")
+
+        def worker_scraped():
+            r = prom_query(prom_port, 'count_over_time(up{component="worker"}[1m])')
+            return r["data"]["result"] and float(r["data"]["result"][0]["value"][1]) >= 3
+        wait_for(worker_scraped, 30, "Prometheus to scrape the worker three times")
         phases.append(("Prometheus scraped", time.time() - t0))
         # Counters made before the first scrape: make more calls so rates see increases.
         nmoectl(address, "list")
