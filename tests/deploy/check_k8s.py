@@ -162,16 +162,20 @@ def main():
         for o in yaml.safe_load_all(text):
             if o:
                 items.append({"source": target, "object": o})
-    code, out = validate(npm_dir, items)
-    print(out, end="")
-    c.expect(code == 0, "every rendered object validates against the Kubernetes API schemas")
-    # The validator can fail: a known-bad copy (replicas as a string, a probe
-    # port as text) must be rejected.
+    # The validator can fail: a known-bad copy (replicas as a string, a probe port
+    # as text) goes along and must be the one object rejected.
     bad = copy.deepcopy(next(i for i in items if i["object"]["kind"] == "StatefulSet"))
+    bad["source"] = "negative-control"
     bad["object"]["spec"]["replicas"] = "one"
     container(bad["object"])["livenessProbe"] = {"grpc": {"port": "grpc"}}
-    code, out = validate(npm_dir, [bad])
-    c.expect(code == 1 and "replicas" in out, f"the validator rejects a bad StatefulSet ({out.strip()})")
+    code, out = validate(npm_dir, items + [bad])
+    print(out, end="")
+    invalid = [l for l in out.splitlines() if l.startswith("INVALID")]
+    c.expect(len(invalid) == 1 and invalid[0].startswith("INVALID negative-control") and "replicas" in invalid[0],
+             "the validator rejects the broken StatefulSet")
+    c.expect(code == 1 and all(f"ok {i['source']}: {i['object']['kind']}/{i['object']['metadata']['name']}" in out
+                               for i in items),
+             f"every rendered object ({len(items)}) validates against the Kubernetes API schemas")
 
     # YAML lint: sources and rendered overlays.
     lint_cfg = os.path.join(os.path.dirname(__file__), "yamllint.yml")
