@@ -71,7 +71,24 @@ absl::StatusOr<v1::Plan> PlanFromSimilarity(const v1::AllocateSpec& spec, const 
   return Finish(s, std::move(alloc), priority);
 }
 
-absl::StatusOr<v1::Plan> PlanFromProfile(const v1::AllocateSpec& spec, const v1::ProfileSummary* profile) {
+absl::StatusOr<v1::AllocateSpec> WithProfileSizes(const v1::AllocateSpec& spec, const v1::ProfileSummary* profile) {
+  v1::AllocateSpec s = spec;
+  if (profile == nullptr) return s;
+  if (s.hidden_size() == 0) s.set_hidden_size(profile->hidden_size());
+  if (s.intermediate_size() == 0) s.set_intermediate_size(profile->intermediate_size());
+  if (profile->num_layers() != 0) {
+    if (s.num_layers() == 0) {
+      s.set_num_layers(profile->num_layers());
+    } else if (s.num_layers() != profile->num_layers()) {
+      return absl::InvalidArgumentError(absl::StrCat("num_layers is ", s.num_layers(), " but profile ", profile->job_id(),
+                                                     " was taken on a model with ", profile->num_layers(), " layers"));
+    }
+  }
+  return s;
+}
+
+absl::StatusOr<v1::Plan> PlanFromProfile(const v1::AllocateSpec& given, const v1::ProfileSummary* profile) {
+  NMOE_ASSIGN_OR_RETURN(const v1::AllocateSpec spec, WithProfileSizes(given, profile));
   switch (spec.strategy()) {
     case S::ALLOCATION_STRATEGY_NEURON_GUIDED: {
       if (profile == nullptr) return absl::InvalidArgumentError("neuron-guided allocation needs a profile");

@@ -18,7 +18,12 @@ namespace nmoe::allocator {
 v1::AllocateSpec WithDefaults(const v1::AllocateSpec& spec);
 
 // From a stored profile (`profile` may be null for uniform and manual plans).
-// Uses spec.old_languages as HR / old and spec.new_languages as LR / new.
+// Uses spec.old_languages as HR / old and spec.new_languages as LR / new. Sizes the
+// spec leaves at 0 come from the profile's model (WithProfileSizes): hidden_size and
+// intermediate_size (added_parameters) and num_layers (every strategy; a uniform plan
+// over a profile thus needs no num_layers). A nonzero num_layers that disagrees with
+// the profile's is INVALID_ARGUMENT.
+absl::StatusOr<v1::AllocateSpec> WithProfileSizes(const v1::AllocateSpec& spec, const v1::ProfileSummary* profile);
 absl::StatusOr<v1::Plan> PlanFromProfile(const v1::AllocateSpec& spec, const v1::ProfileSummary* profile);
 
 // Offline: the table's languages replace the spec's.

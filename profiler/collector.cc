@@ -24,7 +24,7 @@ Collector::Collector(const NeuronSpace& space, int64_t hidden_size, int32_t num_
   if (options_.similarity) similarity_sums_.Init(space_.num_layers(), num_languages, hidden_size);
 }
 
-void Collector::BeginBatch(int32_t language, const at::Tensor& mask_BT) {
+void Collector::BeginBatch(int32_t language, const at::Tensor& mask_BT, std::optional<uint64_t> similarity_quota) {
   language_ = language;
   const at::Tensor mask = mask_BT.to(at::kLong).contiguous();
   batch_ = mask.size(0);
@@ -44,7 +44,9 @@ void Collector::BeginBatch(int32_t language, const at::Tensor& mask_BT) {
   if (options_.similarity) {
     // Keep the first `room` real tokens (row-major) of this language.
     const uint64_t seen = similarity_sums_.Tokens(0, language);
-    const uint64_t room = options_.similarity_tokens > seen ? options_.similarity_tokens - seen : 0;
+    const uint64_t room = similarity_quota.has_value()              ? *similarity_quota
+                          : options_.similarity_tokens > seen ? options_.similarity_tokens - seen
+                                                              : 0;
     similarity_batch_tokens_ = std::min(room, real);
     similarity_.assign(valid_.size(), 0);
     uint64_t taken = 0;

@@ -17,6 +17,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "model/hooks.h"
@@ -37,7 +38,10 @@ class Collector : public model::ActivationHooks {
   Collector(const NeuronSpace& space, int64_t hidden_size, int32_t num_languages, const CollectOptions& options);
 
   // Before each forward: the batch's language and its (B,T) valid-token mask (1 = real).
-  void BeginBatch(int32_t language, const at::Tensor& mask_BT);
+  // Similarity counts the first `similarity_quota` real tokens of the batch (row-major);
+  // none given = what is left of the language's `similarity_tokens` in this collector.
+  // (A gang member gives the quota a single run over all batches would use.)
+  void BeginBatch(int32_t language, const at::Tensor& mask_BT, std::optional<uint64_t> similarity_quota = std::nullopt);
 
   void OnActivation(int64_t layer, model::Component c, const at::Tensor& out_BTC) override;
 

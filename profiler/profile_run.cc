@@ -3,6 +3,8 @@
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
+
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "model/autocast.h"
@@ -18,6 +20,10 @@ absl::StatusOr<NeuronSpace> SpaceFor(const model::ModelConfig& c, const std::vec
                              projs);
 }
 
+bool RunsBatch(size_t index, int rank, int world) {
+  return world <= 1 || static_cast<int>(index % static_cast<size_t>(world)) == rank;
+}
+
 absl::StatusOr<CollectedProfile> CollectProfile(model::CausalLm& model, const std::vector<std::string>& languages,
                                                 const std::vector<SentenceBatch>& batches, const RunOptions& options) {
   CollectedProfile out;
@@ -28,10 +34,27 @@ absl::StatusOr<CollectedProfile> CollectProfile(model::CausalLm& model, const st
   out.ap = options.collect.ap;
   out.lape = options.collect.lape;
   out.similarity = options.collect.similarity;
-  int64_t total = 0;
-  for (const SentenceBatch& b : batches) total += static_cast<int64_t>(b.sentence_ids.size());
+  if (options.world < 1 || options.rank < 0 || options.rank >= options.world) {
+    return absl::InvalidArgumentError(absl::StrCat("profile: rank ", options.rank, " of ", options.world));
+  }
+  // Sentences of the whole list (chunk sizes), of this rank's share (progress), and the
+  // similarity tokens a single run would take from each batch.
+  int64_t all_sentences = 0, total = 0;
+  std::vector<uint64_t> quota(batches.size(), 0);
+  std::vector<uint64_t> seen(languages.size(), 0);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const SentenceBatch& b = batches[i];
+    all_sentences += static_cast<int64_t>(b.sentence_ids.size());
+    if (RunsBatch(i, options.rank, options.world)) total += static_cast<int64_t>(b.sentence_ids.size());
+    if (b.language >= 0 && static_cast<size_t>(b.language) < languages.size()) {
+      uint64_t& s = seen[static_cast<size_t>(b.language)];
+      const uint64_t room = options.collect.similarity_tokens > s ? options.collect.similarity_tokens - s : 0;
+      quota[i] = std::min<uint64_t>(room, static_cast<uint64_t>(std::max<int64_t>(b.real_tokens, 0)));
+      s += quota[i];
+    }
+  }
   if (out.ap) {
-    auto store = ResponseStore::Create(out.space.size(), total, options.memory_budget_bytes, options.spill_dir);
+    auto store = ResponseStore::Create(out.space.size(), all_sentences, options.memory_budget_bytes, options.spill_dir);
     if (!store.ok()) return store.status();
     out.responses = std::move(*store);
   }
@@ -41,13 +64,15 @@ absl::StatusOr<CollectedProfile> CollectProfile(model::CausalLm& model, const st
   absl::Cleanup detach = [&model] { model.SetHooks(nullptr); };
   torch::NoGradGuard no_grad;
   int64_t done = 0;
-  for (const SentenceBatch& batch : batches) {
+  for (size_t index = 0; index < batches.size(); ++index) {
+    if (!RunsBatch(index, options.rank, options.world)) continue;
+    const SentenceBatch& batch = batches[index];
     if (options.stop && options.stop()) return absl::CancelledError("profile: stopped");
     if (batch.language < 0 || static_cast<size_t>(batch.language) >= languages.size()) {
       return absl::InvalidArgumentError(absl::StrCat("profile: batch language ", batch.language, " out of range"));
     }
     try {
-      collector->BeginBatch(batch.language, batch.mask_BT);
+      collector->BeginBatch(batch.language, batch.mask_BT, quota[index]);
       model::ForwardOptions fwd;
       fwd.mask_BT = batch.mask_BT;
       fwd.compute_logits = false;

@@ -24,10 +24,18 @@ struct RunOptions {
   std::function<void(int64_t, int64_t)> progress;
   // Polled between batches; true stops the run with CANCELLED. Optional.
   std::function<bool()> stop;
+  // Gang member `rank` of `world` runs batches rank, rank + world, ... of the list it
+  // is given (every rank gives the same list). Similarity takes the tokens a single
+  // run over the whole list would take, and the response store's chunks are sized
+  // for all sentences, so every rank has the same chunk bounds (gang_profile.h).
+  int rank = 0, world = 1;
 };
 
 // The neurons of `config`'s projections.
 absl::StatusOr<NeuronSpace> SpaceFor(const model::ModelConfig& config, const std::vector<Proj>& projs);
+
+// The batches gang member `rank` of `world` runs.
+bool RunsBatch(size_t index, int rank, int world);
 
 // Runs under a NoGradGuard; attaches the collector for the run and detaches it after
 // (also on errors). `languages` names the labels of the batches.

@@ -1,5 +1,6 @@
 #include "profiler/profile_task.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -9,6 +10,7 @@
 #include "compute/cpu_features.h"
 #include "compute/dtype.h"
 #include "model/checkpoint.h"
+#include "profiler/gang_profile.h"
 #include "profiler/profile_results.h"
 #include "profiler/profile_run.h"
 #include "tokenizer/tokenizer.h"
@@ -38,12 +40,32 @@ absl::StatusOr<bool> UseBf16(const TaskContext& ctx) {
   return choice.dtype == compute::ComputeDtype::kBf16;
 }
 
+// The profiled model's sizes, for allocations made from this profile.
+void SetModelSizes(const model::ModelConfig& c, v1::ProfileSummary& summary) {
+  summary.set_num_layers(static_cast<uint32_t>(c.num_hidden_layers));
+  summary.set_hidden_size(static_cast<uint32_t>(c.hidden_size));
+  summary.set_intermediate_size(static_cast<uint32_t>(c.intermediate_size));
+  if (!c.experts_per_layer.empty()) {
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) summary.add_experts_per_layer(static_cast<uint32_t>(c.ExpertsInLayer(l)));
+  }
+}
+
 class ProfileTask : public Task {
  public:
   absl::Status Run(TaskContext& ctx) override {
     const v1::ProfileSpec& spec = ctx.task.spec().profile();
-    if (ctx.task.world_size() > 1) {
-      return absl::UnimplementedError("profile: gangs of more than one worker are not wired yet (world_size > 1)");
+    // A gang (gang_profile.h): every rank runs its share of the batches; rank 0 stores
+    // the results and writes the files.
+    const int world = std::max<int>(1, static_cast<int>(ctx.task.world_size()));
+    const int rank = static_cast<int>(ctx.task.rank());
+    if (world > 1 && ctx.comm == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("profile: ", world, " ranks but this runner gave the task no communicator"));
+    }
+    if (world > 1 && (ctx.comm->world_size() != world || ctx.comm->rank() != rank)) {
+      return absl::FailedPreconditionError(absl::StrCat("profile: task is rank ", rank, " of ", world,
+                                                        " but the communicator is rank ", ctx.comm->rank(), " of ",
+                                                        ctx.comm->world_size()));
     }
     const fs::path model_dir = ctx.Resolve(spec.model().path());
     const fs::path tokenizer_path =
@@ -65,7 +87,9 @@ class ProfileTask : public Task {
     run.collect.similarity_tokens = spec.similarity_tokens_per_language() > 0 ? spec.similarity_tokens_per_language() : 100'000;
     for (int c : spec.components()) run.projs.push_back(static_cast<Proj>(c - 1));
     run.memory_budget_bytes = static_cast<uint64_t>(spec.memory_budget_mb() > 0 ? spec.memory_budget_mb() : 2048) << 20;
-    run.spill_dir = out_dir / "spill";
+    run.spill_dir = world > 1 ? out_dir / absl::StrCat("spill-rank-", rank) : out_dir / "spill";
+    run.rank = rank;
+    run.world = world;
     run.bf16_autocast = bf16;
     run.stop = [&ctx] { return ctx.StopRequested(); };
     const auto start = std::chrono::steady_clock::now();
@@ -119,17 +143,23 @@ class ProfileTask : public Task {
     score.lape.top_fraction = spec.lape_top_fraction() > 0 ? spec.lape_top_fraction() : 0.01;
     score.lape.percentile = spec.lape_percentile() > 0 ? spec.lape_percentile() : 95.0;
     score.threads = std::max(1, static_cast<int>(ctx.task.spec().resources().threads_per_worker()));
-    NMOE_ASSIGN_OR_RETURN(ProfileScores scores, ScoreProfile(collected, score));
+    NMOE_ASSIGN_OR_RETURN(ProfileScores scores,
+                          world > 1 ? ScoreProfileOnGang(*ctx.comm, collected, score) : ScoreProfile(collected, score));
     collected.responses.reset();  // removes spill files
+    std::error_code ec;
+    fs::remove(run.spill_dir, ec);
+    if (rank != 0) {
+      ctx.Info(absl::StrCat("profile: rank ", rank, " of ", world, " done; rank 0 stores the results"));
+      return absl::OkStatus();
+    }
 
     const std::string& job_id = ctx.task.job_id();
-    const v1::ProfileSummary summary = MakeSummary(job_id, collected.space, languages, scores);
+    v1::ProfileSummary summary = MakeSummary(job_id, collected.space, languages, scores);
+    SetModelSizes(loaded.model->config(), summary);
     if (ctx.results == nullptr) return absl::FailedPreconditionError("profile: the runner gave no result sink");
     NMOE_RETURN_IF_ERROR(StoreNeuronStats(*ctx.results, job_id, collected.space, languages, scores));
     NMOE_RETURN_IF_ERROR(ctx.results->PutProfileSummary(summary));
     NMOE_RETURN_IF_ERROR(WriteProfileFiles(out_dir, collected.space, languages, scores, summary));
-    std::error_code ec;
-    fs::remove(out_dir / "spill", ec);
     for (size_t l = 0; l < languages.size(); ++l) {
       std::string line = absl::StrCat("profile: ", languages[l]);
       if (!scores.ap_selected.empty()) absl::StrAppend(&line, " ap selected ", scores.ap_selected[l].size());

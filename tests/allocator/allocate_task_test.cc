@@ -125,6 +125,66 @@ TEST_F(AllocateTaskTest, LayerSimilarityUniformManualAndErrors) {
   EXPECT_THAT(s.message(), HasSubstr("allocate: profile job-profile1 has no lape neuron counts for language en"));
 }
 
+// The lead's pipeline submits only profile_job_id, strategy, languages and strategy
+// parameters: sizes and layers come from the stored profile's model.
+TEST_F(AllocateTaskTest, SizesAndLayersFromTheProfile) {
+  v1::ProfileSummary sized = testing::PublishedProfile("job-sized");
+  sized.set_num_layers(30);  // two trailing layers without any selected neuron
+  sized.set_hidden_size(3072);
+  sized.set_intermediate_size(8192);
+  ASSERT_TRUE(sink_->PutProfileSummary(sized).ok());
+
+  v1::AllocateSpec neuron = Spec(v1::ALLOCATION_STRATEGY_NEURON_GUIDED);
+  neuron.set_profile_job_id("job-sized");
+  neuron.clear_old_languages();
+  neuron.add_old_languages("en");
+  neuron.clear_hidden_size();
+  neuron.clear_intermediate_size();
+  ASSERT_TRUE(RunTask(neuron, "job-s1").ok()) << log_;
+  auto p = sink_->GetPlan("plan-s1");
+  ASSERT_TRUE(p.ok() && p->has_value());
+  std::vector<uint32_t> expected = testing::kNeuronMoE;
+  expected.push_back(1);
+  expected.push_back(1);
+  EXPECT_EQ(std::vector<uint32_t>((*p)->experts_per_layer().begin(), (*p)->experts_per_layer().end()), expected);
+  EXPECT_EQ((*p)->total_experts(), 51u);
+  EXPECT_EQ((*p)->added_parameters(), uint64_t{21} * 3 * 3072 * 8192);
+  EXPECT_EQ((*p)->inputs().hidden_size(), 3072u);  // recorded as used
+  EXPECT_EQ((*p)->inputs().num_layers(), 30u);
+
+  v1::AllocateSpec uniform;
+  uniform.set_profile_job_id("job-sized");
+  uniform.set_strategy(v1::ALLOCATION_STRATEGY_UNIFORM);
+  uniform.set_uniform_experts(2);
+  ASSERT_TRUE(RunTask(uniform, "job-s2").ok()) << log_;
+  p = sink_->GetPlan("plan-s2");
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->experts_per_layer_size(), 30);
+  EXPECT_EQ((*p)->total_experts(), 60u);
+  EXPECT_EQ((*p)->added_parameters(), uint64_t{30} * 3 * 3072 * 8192);
+
+  // Explicit sizes win; a layer count that contradicts the profile is an error.
+  uniform.set_hidden_size(16);
+  uniform.set_intermediate_size(32);
+  ASSERT_TRUE(RunTask(uniform, "job-s3").ok()) << log_;
+  p = sink_->GetPlan("plan-s3");
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->added_parameters(), uint64_t{30} * 3 * 16 * 32);
+  uniform.set_num_layers(28);
+  absl::Status s = RunTask(uniform, "job-s4");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("num_layers is 28 but profile job-sized was taken on a model with 30 layers"));
+
+  // A profile without recorded sizes (older profiles): added parameters stay 0.
+  v1::AllocateSpec unsized = neuron;
+  unsized.set_profile_job_id("job-profile1");
+  ASSERT_TRUE(RunTask(unsized, "job-s5").ok()) << log_;
+  p = sink_->GetPlan("plan-s5");
+  ASSERT_TRUE(p.ok() && p->has_value());
+  EXPECT_EQ((*p)->added_parameters(), 0u);
+  EXPECT_EQ((*p)->experts_per_layer_size(), 28);
+}
+
 TEST(AllocateTask, PlanIds) {
   EXPECT_EQ(PlanIdForJob("job-01ABC"), "plan-01ABC");
   EXPECT_EQ(PlanIdForJob("local"), "plan-local");

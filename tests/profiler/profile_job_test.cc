@@ -5,6 +5,10 @@
 // agree with the stored results.
 #include <gtest/gtest.h>
 
+#include <ATen/Context.h>
+#include <ATen/ops/randn_like.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "model/checkpoint.h"
+#include "model/moe_losses.h"
+#include "model/moe_mlp.h"
 #include "nlohmann/json.hpp"
 #include "storage/results_store.h"
 #include "storage/rocksdb_store.h"
@@ -21,6 +27,7 @@
 #include "tests/support/temp_dir.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer.h"
+#include "trainer/moe_model.h"
 #include "trainer/presets.h"
 
 namespace nmoe {
@@ -39,8 +46,9 @@ std::string SourceDir() {
 
 std::string Corpus(const std::string& lang) { return absl::StrCat(SourceDir(), "/tests/data/corpus/", lang, "/train.txt"); }
 
-// tokenizer.json (vocab 400) + a random tiny-preset model in `dir`.
-void MakeModel(const fs::path& dir) {
+// tokenizer.json (vocab 400) + a random tiny-preset model in `dir`; with
+// `experts_per_layer` an MoE model built from it whose experts then differ.
+void MakeModel(const fs::path& dir, const std::vector<int64_t>& experts_per_layer = {}) {
   auto trainer = tokenizer::BpeTrainer::Create({.vocab_size = 400});
   ASSERT_TRUE(trainer.ok());
   for (const std::string& lang : kLangs) {
@@ -58,7 +66,22 @@ void MakeModel(const fs::path& dir) {
   ASSERT_TRUE(m.ok());
   fs::create_directories(dir);
   std::ofstream(dir / "tokenizer.json") << *json;
-  ASSERT_TRUE(model::SavePretrained(**m, dir.string()).ok());
+  if (experts_per_layer.empty()) {
+    ASSERT_TRUE(model::SavePretrained(**m, dir.string()).ok());
+    return;
+  }
+  auto moe = trainer::BuildMoeModel(**m, experts_per_layer, 2, 7);
+  ASSERT_TRUE(moe.ok()) << moe.status();
+  {
+    torch::NoGradGuard no_grad;
+    at::manual_seed(2);
+    for (model::MoeMlp* layer : model::MoeLayers(**moe)) {
+      for (int64_t e = 1; e < layer->num_experts(); ++e) {
+        for (auto& p : layer->expert(e).parameters()) p.add_(at::randn_like(p) * 0.05);
+      }
+    }
+  }
+  ASSERT_TRUE(model::SavePretrained(**moe, dir.string()).ok());
 }
 
 TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
@@ -145,6 +168,49 @@ TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {
   }
   const std::string log = ::nmoe::testing::ReadWholeFile(dir.file("run.log"));
   EXPECT_NE(log.find("responses spilled"), std::string::npos) << "memory_budget_mb 1 spills the responses";
+}
+
+// The lead's pipeline re-profiles each trained MoE model: a profile job on an MoE
+// checkpoint has the dense layer's neurons in every layer and records the model.
+TEST(ProfileJobTest, NmoeRunProfilesAnMoeCheckpoint) {
+  testing::TempDir dir;
+  MakeModel(dir.path() / "moe", {1, 3, 1, 2});
+  std::string corpora;
+  for (const std::string& lang : kLangs) absl::StrAppend(&corpora, "    - {language: ", lang, ", paths: [", Corpus(lang), "]}\n");
+  std::ofstream(dir.file("job.yaml")) << absl::StrCat(
+      "name: profile-moe\nresources: {dtype: COMPUTE_DTYPE_FP32, threads_per_worker: 1}\nprofile:\n  model: {path: moe}\n",
+      "  corpora:\n", corpora, "  criteria: [NEURON_CRITERION_AP]\n  sentences_per_language: 20\n  top_n: ", kTopN,
+      "\n  output_path: out\n  seed: 4\n");
+  auto child = testing::ChildProcess::Start(
+      {testing::BuildPath("worker/nmoe-run"), dir.file("job.yaml"), "--work-dir", dir.path().string(), "--threads", "1"},
+      dir.file("run.log"));
+  ASSERT_TRUE(child.ok());
+  auto code = child->Wait(absl::Seconds(300));
+  ASSERT_TRUE(code.ok());
+  ASSERT_EQ(*code, 0) << ::nmoe::testing::ReadWholeFile(dir.file("run.log"));
+  auto sink = storage::StoreResultSink::OpenLocal((dir.path() / "results.db").string());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  auto summary = (*sink)->GetProfileSummary("local");
+  ASSERT_TRUE(summary.ok() && summary->has_value());
+  const v1::ProfileSummary& s = **summary;
+  EXPECT_EQ(s.num_layers(), 4u);
+  EXPECT_EQ(s.hidden_size(), 64u);
+  EXPECT_EQ(s.intermediate_size(), 192u);
+  EXPECT_EQ(std::vector<uint32_t>(s.experts_per_layer().begin(), s.experts_per_layer().end()),
+            (std::vector<uint32_t>{1, 3, 1, 2}));
+  ASSERT_EQ(s.languages_size(), static_cast<int>(kLangs.size()));
+  uint64_t mlp_in_moe_layers = 0;
+  for (const auto& lp : s.languages()) {
+    uint32_t total = 0;
+    for (const auto& layer : lp.layers()) {
+      total += layer.total();
+      if (layer.layer() == 1 || layer.layer() == 3) {
+        for (const char* c : {"gate_proj", "up_proj", "down_proj"}) mlp_in_moe_layers += layer.by_component().at(c);
+      }
+    }
+    EXPECT_EQ(total, static_cast<uint32_t>(kTopN)) << lp.language();
+  }
+  EXPECT_GT(mlp_in_moe_layers, 0u) << "MoE layers' MLP neurons are profiled and can be selected";
 }
 
 }  // namespace

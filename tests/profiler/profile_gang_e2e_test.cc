@@ -1,0 +1,218 @@
+// Profiling over a gang end to end: a real nmoe-coordinator and two nmoe-worker
+// processes on 127.0.0.1 run a 2-worker profile job (ranks 0 and 1, Gloo over the
+// coordinator's KV rendezvous) and a 1-worker profile job of the same tiny random model
+// on the committed sample corpus (tests/data/corpus). The built nmoectl reads both
+// jobs' stored statistics (`nmoectl neurons ... -o csv|json`): the selections of the
+// 2-worker job equal the 1-worker job's, row for row, scores included.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "cli/client.h"
+#include "cli/job_file.h"
+#include "model/checkpoint.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/files.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tokenizer/bpe_trainer.h"
+#include "tokenizer/tokenizer.h"
+#include "trainer/presets.h"
+
+namespace nmoe {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr char kToken[] = "profile-gang-token";
+const std::vector<std::string> kLangs = {"en", "el", "de"};
+
+std::string SourceDir() {
+  const char* dir = std::getenv("NMOE_SOURCE_DIR");
+  return dir != nullptr ? dir : ".";
+}
+std::string Corpus(const std::string& lang) { return absl::StrCat(SourceDir(), "/tests/data/corpus/", lang, "/train.txt"); }
+
+// tokenizer.json (vocab 400) + a random tiny-preset model in `dir`.
+void MakeModel(const fs::path& dir) {
+  auto trainer = tokenizer::BpeTrainer::Create({.vocab_size = 400});
+  ASSERT_TRUE(trainer.ok());
+  for (const std::string& lang : kLangs) {
+    std::ifstream in(Corpus(lang));
+    std::string line;
+    for (int i = 0; i < 300 && std::getline(in, line); ++i) trainer->AddText(line);
+  }
+  auto json = trainer->Train();
+  ASSERT_TRUE(json.ok());
+  auto tok = tokenizer::Tokenizer::FromJson(*json);
+  ASSERT_TRUE(tok.ok());
+  auto config = trainer::PresetConfig("tiny", tok->vocab_size(), tok->bos_id(), tok->eos_id());
+  ASSERT_TRUE(config.ok());
+  auto m = model::NewRandomModel(*config, 8);
+  ASSERT_TRUE(m.ok());
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << *json;
+  ASSERT_TRUE(model::SavePretrained(**m, dir.string()).ok());
+}
+
+std::string ProfileJob(const std::string& name, int workers, const std::string& output) {
+  std::string corpora;
+  for (const std::string& lang : kLangs) absl::StrAppend(&corpora, "    - {language: ", lang, ", paths: [", Corpus(lang), "]}\n");
+  return absl::StrCat("name: ", name, "\nresources: {dtype: COMPUTE_DTYPE_FP32, threads_per_worker: 1, num_workers: ",
+                      workers, "}\nprofile:\n  model: {path: model}\n  corpora:\n", corpora,
+                      "  criteria: [NEURON_CRITERION_AP, NEURON_CRITERION_LAPE]\n  sentences_per_language: 30\n"
+                      "  top_n: 40\n  layer_similarity: true\n  batch_tokens: 256\n  memory_budget_mb: 1\n"
+                      "  seed: 2\n  output_path: ",
+                      output, "\n");
+}
+
+class ProfileGangE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { std::ofstream(dir_.file("tokens")) << kToken << "\n"; }
+
+  void StartCoordinator() {
+    auto child = testing::ChildProcess::Start(
+        {testing::BuildPath("coordinator/nmoe-coordinator"), "--data-dir", dir_.file("db"), "--listen", "127.0.0.1:0",
+         "--port-file", dir_.file("port"), "--token-file", dir_.file("tokens"), "--heartbeat-interval", "0.2",
+         "--lease-ttl", "10"},
+        dir_.file("coordinator.log"));
+    ASSERT_TRUE(child.ok()) << child.status();
+    coordinator_ = std::make_unique<testing::ChildProcess>(std::move(*child));
+    auto lines = testing::WaitForFileLines(dir_.file("port"), 1, absl::Seconds(30));
+    ASSERT_TRUE(lines.ok()) << lines.status() << "\n" << testing::ReadWholeFile(dir_.file("coordinator.log"));
+    port_ = std::stoi((*lines)[0]);
+    cli::ConnectionOptions connection;
+    connection.address = absl::StrCat("127.0.0.1:", port_);
+    connection.token = kToken;
+    connection.timeout = absl::Seconds(5);
+    client_ = cli::Client::Create(connection);
+  }
+
+  testing::ChildProcess StartWorker(const std::string& name) {
+    auto child = testing::ChildProcess::Start(
+        {testing::BuildPath("worker/nmoe-worker"), "--coordinator", absl::StrCat("127.0.0.1:", port_), "--token-file",
+         dir_.file("tokens"), "--threads", "1", "--work-dir", dir_.path().string(), "--name", name,
+         "--report-interval", "0.2", "--advertise-host", "127.0.0.1"},
+        dir_.file(name + ".log"));
+    EXPECT_TRUE(child.ok()) << child.status();
+    return std::move(*child);
+  }
+
+  std::string Submit(const std::string& yaml) {
+    const std::string path = dir_.file("job" + std::to_string(++jobs_) + ".yaml");
+    std::ofstream(path) << yaml;
+    auto spec = cli::ReadJobFile(path);
+    EXPECT_TRUE(spec.ok()) << spec.status();
+    v1::SubmitJobRequest request;
+    *request.mutable_spec() = *spec;
+    auto response = client_->Call(client_->jobs(), &v1::JobService::Stub::SubmitJob, request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->job().id() : "";
+  }
+
+  v1::Job WaitDone(const std::string& id, absl::Duration timeout = absl::Seconds(400)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    v1::Job last;
+    v1::GetJobRequest request;
+    request.set_job_id(id);
+    while (absl::Now() < deadline) {
+      auto job = client_->Call(client_->jobs(), &v1::JobService::Stub::GetJob, request);
+      if (job.ok()) {
+        last = *job;
+        if (last.state() == v1::JOB_STATE_SUCCEEDED || last.state() == v1::JOB_STATE_FAILED ||
+            last.state() == v1::JOB_STATE_CANCELLED) {
+          return last;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "timed out waiting for job " << id << ": " << last.ShortDebugString();
+    return last;
+  }
+
+  // The built nmoectl against the coordinator: exit code and stdout.
+  std::pair<int, std::string> Nmoectl(const std::vector<std::string>& args) {
+    std::string command = absl::StrCat("'", testing::BuildPath("cli/nmoectl"), "' --address 127.0.0.1:", port_,
+                                       " --token-file '", dir_.file("tokens"), "'");
+    for (const auto& a : args) absl::StrAppend(&command, " '", a, "'");
+    absl::StrAppend(&command, " 2>>'", dir_.file("nmoectl.err"), "'");
+    FILE* pipe = popen(command.c_str(), "r");
+    EXPECT_NE(pipe, nullptr);
+    std::string out;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+
+  std::string Logs() {
+    return absl::StrCat(testing::ReadWholeFile(dir_.file("a.log")), testing::ReadWholeFile(dir_.file("b.log")),
+                        testing::ReadWholeFile(dir_.file("nmoectl.err")));
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::ChildProcess> coordinator_;
+  int port_ = 0;
+  std::unique_ptr<cli::Client> client_;
+  int jobs_ = 0;
+};
+
+TEST_F(ProfileGangE2eTest, TwoWorkersStoreTheOneWorkerSelections) {
+  ASSERT_NO_FATAL_FAILURE(MakeModel(dir_.path() / "model"));
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  testing::ChildProcess a = StartWorker("a");
+  testing::ChildProcess b = StartWorker("b");
+  const std::string gang = Submit(ProfileJob("gang", 2, "out/gang"));
+  v1::Job job = WaitDone(gang);
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.last_transition().message() << "\n" << Logs();
+  const std::string single = Submit(ProfileJob("single", 1, "out/single"));
+  job = WaitDone(single);
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.last_transition().message() << "\n" << Logs();
+  EXPECT_THAT(Logs(), HasSubstr("profile: rank 1 of 2 done; rank 0 stores the results"));
+  EXPECT_TRUE(fs::exists(dir_.path() / "out" / "gang" / "selected_ap.csv"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "out" / "gang" / "spill-rank-0"));
+
+  for (const std::string& lang : kLangs) {
+    for (const char* criterion : {"ap", "lape"}) {
+      auto [code1, one] = Nmoectl({"neurons", "--job", single, "--language", lang, "--criterion", criterion,
+                                   "--selected", "--all", "-o", "csv"});
+      auto [code2, two] = Nmoectl({"neurons", "--job", gang, "--language", lang, "--criterion", criterion,
+                                   "--selected", "--all", "-o", "csv"});
+      ASSERT_EQ(code1, 0) << Logs();
+      ASSERT_EQ(code2, 0) << Logs();
+      EXPECT_EQ(one, two) << lang << " " << criterion;
+      if (std::string(criterion) == "ap") {
+        EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 41) << one;  // header + top 40
+      }
+    }
+  }
+  // JSON export of the top 5 (--top implies --selected), equal for both jobs.
+  auto [c1, j1] = Nmoectl({"neurons", "--job", single, "--language", "el", "--top", "5", "-o", "json"});
+  auto [c2, j2] = Nmoectl({"neurons", "--job", gang, "--language", "el", "--top", "5", "-o", "json"});
+  ASSERT_EQ(c1, 0) << Logs();
+  ASSERT_EQ(c2, 0) << Logs();
+  const auto one = nlohmann::json::parse(j1), two = nlohmann::json::parse(j2);
+  ASSERT_EQ(one["neurons"].size(), 5u) << j1;
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(one["neurons"][i].value("rank", 0u), i + 1);
+    for (const char* key : {"layer", "component", "index", "score", "rank"}) {  // zeros may be omitted
+      EXPECT_EQ(one["neurons"][i].value(key, nlohmann::json()), two["neurons"][i].value(key, nlohmann::json())) << key;
+    }
+  }
+  // The summaries agree too (counts per layer, sizes for allocation).
+  EXPECT_EQ(testing::ReadWholeFile(dir_.path() / "out" / "gang" / "counts_ap.csv"),
+            testing::ReadWholeFile(dir_.path() / "out" / "single" / "counts_ap.csv"));
+}
+
+}  // namespace
+}  // namespace nmoe
