@@ -2,6 +2,8 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "model/moe_losses.h"
 #include "trainer/packed_batches.h"
@@ -9,7 +11,22 @@
 namespace nmoe::trainer {
 
 MoeLoss::MoeLoss(model::CausalLm& model, MoeLossOptions options) : model_(model), options_(std::move(options)) {
-  for (model::MoeMlp* layer : model::MoeLayers(model_)) layer->set_record_routing(true);
+  for (int64_t i = 0; i < model_.num_layers(); ++i) {
+    auto* layer = dynamic_cast<model::MoeMlp*>(&model_.layer(i).mlp());
+    if (layer == nullptr) continue;
+    layer->set_record_routing(true);
+    LayerRoutingCounts c;
+    c.layer = i;
+    c.num_experts = layer->num_experts();
+    c.top_k = std::min(layer->top_k(), layer->num_experts());
+    routing_.push_back(std::move(c));
+  }
+}
+
+std::vector<LayerRoutingCounts> MoeLoss::TakeRouting() {
+  std::vector<LayerRoutingCounts> out = routing_;
+  for (LayerRoutingCounts& c : routing_) c.by_group.clear();
+  return out;
 }
 
 MoeLoss::~MoeLoss() {
@@ -37,8 +54,16 @@ absl::StatusOr<at::Tensor> MoeLoss::operator()(const Batch& batch) {
     }
     at::Tensor aux = at::zeros({}, at::kFloat);
     const double n = static_cast<double>(layers.size());
-    for (model::MoeMlp* layer : layers) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      model::MoeMlp* layer = layers[i];
       const model::RouterOutputs& r = layer->last_routing();
+      if (i < routing_.size()) {
+        auto counts = CountAssignments(r.experts_NK, r.mask_N, r.num_experts);
+        if (!counts.ok()) return counts.status();
+        std::vector<uint64_t>& total = routing_[i].by_group[""];
+        total.resize(counts->size(), 0);
+        for (size_t e = 0; e < counts->size(); ++e) total[e] += (*counts)[e];
+      }
       if (options_.balance_coef > 0) {
         const at::Tensor b = model::SwitchBalanceLoss(r);
         aux = aux + b * (options_.balance_coef / n);

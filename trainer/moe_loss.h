@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/causal_lm.h"
+#include "trainer/routing_stats.h"
 #include "trainer/train_loop.h"
 
 namespace nmoe::trainer {
@@ -42,11 +43,15 @@ class MoeLoss {
 
   absl::StatusOr<at::Tensor> operator()(const Batch& batch);
   const MoeLossParts& last() const { return last_; }
+  // The MoE layers' (token, slot) counts of the valid tokens of every micro-batch since
+  // the last call (group ""), for metrics; resets them. Empty for a dense model.
+  std::vector<LayerRoutingCounts> TakeRouting();
 
  private:
   model::CausalLm& model_;
   MoeLossOptions options_;
   MoeLossParts last_;
+  std::vector<LayerRoutingCounts> routing_;  // one per MoE layer, in layer order
 };
 
 }  // namespace nmoe::trainer

@@ -89,7 +89,8 @@ std::vector<Batch> EvalBatches(const std::vector<int32_t>& stream, int64_t seque
   return batches;
 }
 
-absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& batches, bool bf16_autocast) {
+absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& batches, bool bf16_autocast,
+                              RoutingCounter* routing, const std::string& routing_group) {
   torch::NoGradGuard no_grad;
   NllSum total;
   for (const Batch& batch : batches) {
@@ -99,6 +100,9 @@ absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& 
       auto out = model.Forward(batch.ids_BT);
       if (!out.ok()) return out.status();
       logits_BTV = out->logits_BTV;
+    }
+    if (routing != nullptr) {
+      if (absl::Status s = routing->Accumulate(routing_group); !s.ok()) return s;
     }
     try {
       const int64_t v = logits_BTV.size(-1);
@@ -116,7 +120,8 @@ absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& 
 
 absl::StatusOr<LanguagePerplexity> EvaluateLanguage(model::CausalLm& model, const tokenizer::Tokenizer& tokenizer,
                                                     const std::string& language, const std::vector<std::string>& paths,
-                                                    const PerplexityOptions& options, const UnigramCounts* unigram) {
+                                                    const PerplexityOptions& options, const UnigramCounts* unigram,
+                                                    RoutingCounter* routing) {
   LanguagePerplexity result;
   result.language = language;
   const uint64_t max_stream = options.max_tokens > 0 ? options.max_tokens + 1 : 0;
@@ -143,7 +148,7 @@ absl::StatusOr<LanguagePerplexity> EvaluateLanguage(model::CausalLm& model, cons
     }
   }
   const std::vector<Batch> batches = EvalBatches(stream, options.sequence_length, options.batch_sequences, bos);
-  auto nll = SumNll(model, batches, options.bf16_autocast);
+  auto nll = SumNll(model, batches, options.bf16_autocast, routing, language);
   if (!nll.ok()) return nll.status();
   if (nll->count == 0) {
     return absl::InvalidArgumentError(absl::StrCat("perplexity (", language, "): no token to predict in ",
@@ -153,7 +158,20 @@ absl::StatusOr<LanguagePerplexity> EvaluateLanguage(model::CausalLm& model, cons
   result.tokens = nll->count;
   result.nll = nll->sum / static_cast<double>(nll->count);
   result.perplexity = std::exp(result.nll);
-  if (unigram != nullptr) result.unigram_perplexity = UnigramPerplexity(*unigram, batches);
+  if (unigram != nullptr) {
+    result.unigram_perplexity = UnigramPerplexity(*unigram, batches);
+  } else if (options.heldout_unigram) {
+    UnigramCounts own;
+    own.counts.assign(static_cast<size_t>(model.config().vocab_size), 0);
+    for (const Batch& b : batches) {
+      const at::Tensor targets = b.targets_BT.contiguous();
+      const int64_t* t = targets.data_ptr<int64_t>();
+      for (int64_t i = 0; i < targets.numel(); ++i) {
+        if (t[i] != model::kIgnoreIndex) own.Add(static_cast<int32_t>(t[i]));
+      }
+    }
+    result.unigram_perplexity = UnigramPerplexity(own, batches);
+  }
   return result;
 }
 

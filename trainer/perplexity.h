@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "model/causal_lm.h"
 #include "tokenizer/tokenizer.h"
+#include "trainer/routing_stats.h"
 #include "trainer/train_loop.h"
 
 namespace nmoe::trainer {
@@ -40,6 +41,9 @@ struct PerplexityOptions {
   uint64_t max_tokens = 0;       // predicted tokens per language; 0 = all
   int64_t batch_sequences = 8;   // windows per forward pass
   bool bf16_autocast = false;
+  // Without a given baseline, compare with the unigram model of the evaluated text's
+  // own targets (add-one smoothed over the model's vocabulary): v1::LanguageEvaluation.
+  bool heldout_unigram = false;
 };
 
 struct LanguagePerplexity {
@@ -60,24 +64,28 @@ std::vector<int32_t> BuildEvalStream(const std::vector<std::vector<int32_t>>& do
 std::vector<Batch> EvalBatches(const std::vector<int32_t>& stream, int64_t sequence_length, int64_t batch_sequences,
                                std::optional<int32_t> bos);
 
-// Summed NLL and count over batches (no gradients).
+// Summed NLL and count over batches (no gradients). With `routing`, every forward's
+// expert choices are added to `routing_group`.
 struct NllSum {
   double sum = 0;
   uint64_t count = 0;
 };
-absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& batches, bool bf16_autocast);
+absl::StatusOr<NllSum> SumNll(model::CausalLm& model, const std::vector<Batch>& batches, bool bf16_autocast,
+                              RoutingCounter* routing = nullptr, const std::string& routing_group = "");
 
 // exp(mean unigram NLL) over the batches' predicted targets.
 double UnigramPerplexity(const UnigramCounts& unigram, const std::vector<Batch>& batches);
 
 // Reads the files of one language (plain text or JSONL, data/text_reader.h),
 // tokenizes and evaluates them; with `unigram`, also the baseline's perplexity on the
-// same targets. INVALID_ARGUMENT when the text yields no predicted token; reader
+// same targets (or, with options.heldout_unigram, of the text's own unigram counts);
+// with `routing`, the MoE layers' choices are counted under `language`. INVALID_ARGUMENT when the text yields no predicted token; reader
 // errors name PATH:LINE.
 absl::StatusOr<LanguagePerplexity> EvaluateLanguage(model::CausalLm& model, const tokenizer::Tokenizer& tokenizer,
                                                     const std::string& language, const std::vector<std::string>& paths,
                                                     const PerplexityOptions& options,
-                                                    const UnigramCounts* unigram = nullptr);
+                                                    const UnigramCounts* unigram = nullptr,
+                                                    RoutingCounter* routing = nullptr);
 
 // {"<lang>": {"documents", "tokens", "nll", "perplexity"[, "unigram_perplexity"]}, ...}
 // (pretty, sorted).

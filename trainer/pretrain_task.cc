@@ -23,6 +23,7 @@
 #include "trainer/stage_setup.h"
 #include "trainer/task_support.h"
 #include "trainer/train_loop.h"
+#include "trainer/train_metrics.h"
 
 namespace nmoe::trainer {
 namespace fs = std::filesystem;
@@ -37,25 +38,10 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
   const v1::PretrainSpec& spec = ctx.task.spec().pretrain();
   const v1::TrainStage& stage = spec.stage();
   const fs::path output = ctx.Resolve(spec.output_path());
-  std::error_code ec;
-  fs::create_directories(output, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", output.string(), ": ", ec.message()));
   NMOE_ASSIGN_OR_RETURN(const bool bf16, UseBf16Autocast(ctx));
-  // Data parallel over a gang: rank 0 owns `output`; rank r > 0 keeps its tokenizer,
-  // shards, checkpoints and metrics under output/rank-r (no shared file system needed).
-  const int world_size = std::max<int>(1, static_cast<int>(ctx.task.world_size()));
-  const int rank = static_cast<int>(ctx.task.rank());
-  std::optional<DataParallel> data_parallel;
-  if (world_size > 1) {
-    if (ctx.comm == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("pretrain: ", world_size, " ranks but this runner gave the task no communicator"));
-    }
-    data_parallel.emplace(ctx.comm);
-  }
-  const fs::path root = rank == 0 ? output : output / absl::StrCat("rank-", rank);
-  fs::create_directories(root, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", root.string(), ": ", ec.message()));
+  NMOE_ASSIGN_OR_RETURN(RankSetup ranks, SetUpRank(ctx, output, "pretrain"));
+  const int rank = ranks.rank, world_size = ranks.world_size;
+  const fs::path& root = ranks.root;
 
   // Tokenizer and data.
   const std::vector<LanguageFiles> corpora = ResolveCorpora(ctx, stage.corpora());
@@ -137,8 +123,13 @@ absl::Status PretrainTask::Run(TaskContext& ctx) {
     return model::LoadWeightsInto(*lm, *checkpoint, /*strict_unexpected=*/true).status();
   };
   parts.checkpoints = &store;
-  parts.data_parallel = data_parallel ? &*data_parallel : nullptr;
-  parts.on_step = [&](const StepRecord& r) { metrics.Append(StepJson(r)); };
+  parts.data_parallel = ranks.gang();
+  TrainMetrics exported(ctx.metrics, ctx.task.job_id(), loop.stage, loop.total_steps);
+  parts.on_step = [&](const StepRecord& r) {
+    metrics.Append(StepJson(r));
+    exported.RecordStep(r);
+    exported.SetLoss("lm", r.loss);
+  };
   TrainLoop trainer(std::move(parts), loop);
   NMOE_ASSIGN_OR_RETURN(const uint64_t start_step, trainer.Resume(ctx));
   metrics.Open(root / "metrics.jsonl", start_step);

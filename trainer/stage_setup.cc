@@ -1,5 +1,8 @@
 #include "trainer/stage_setup.h"
 
+#include <algorithm>
+#include <system_error>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "data/token_shard.h"
@@ -7,6 +10,26 @@
 
 namespace nmoe::trainer {
 namespace fs = std::filesystem;
+
+absl::StatusOr<RankSetup> SetUpRank(const TaskContext& ctx, const fs::path& output, const std::string& kind) {
+  RankSetup setup;
+  setup.world_size = std::max<int>(1, static_cast<int>(ctx.task.world_size()));
+  setup.rank = static_cast<int>(ctx.task.rank());
+  if (setup.world_size > 1) {
+    if (ctx.comm == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(kind, ": ", setup.world_size, " ranks but this runner gave the task no communicator"));
+    }
+    setup.data_parallel.emplace(ctx.comm);
+  }
+  setup.root = setup.rank == 0 ? output : output / absl::StrCat("rank-", setup.rank);
+  for (const fs::path& dir : {output, setup.root}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  }
+  return setup;
+}
 
 absl::StatusOr<TrainLoopOptions> StageLoopOptions(const v1::TrainStage& stage, const std::string& field,
                                                   int world_size) {

@@ -7,17 +7,37 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/task.h"
 #include "data/packing.h"
 #include "nlohmann/json.hpp"
 #include "nmoe/v1/job_spec.pb.h"
 #include "tokenizer/tokenizer.h"
+#include "trainer/data_parallel.h"
 #include "trainer/pretrain_data.h"
 #include "trainer/train_loop.h"
 
 namespace nmoe::trainer {
+
+// Where this rank of a (possibly data-parallel) training task works. Rank 0 owns the
+// output folder; rank r > 0 keeps its own tokenizer, shards, checkpoints and metrics
+// under <output>/rank-r (the ranks need not share a file system).
+struct RankSetup {
+  int rank = 0;
+  int world_size = 1;
+  std::filesystem::path root;                 // output (rank 0) or output/rank-r
+  std::optional<DataParallel> data_parallel;  // over ctx.comm when world_size > 1
+  DataParallel* gang() { return data_parallel ? &*data_parallel : nullptr; }
+};
+
+// Creates `output` and the rank's root. FAILED_PRECONDITION (naming `kind`) when the
+// task has several ranks but the runner gave it no communicator; INTERNAL when a
+// folder cannot be created.
+absl::StatusOr<RankSetup> SetUpRank(const TaskContext& ctx, const std::filesystem::path& output,
+                                    const std::string& kind);
 
 // Stage defaults (proto comments: 0 = default).
 inline int64_t OrDefault(int64_t v, int64_t d) { return v > 0 ? v : d; }

@@ -60,7 +60,8 @@ absl::StatusOr<std::vector<LanguagePerplexity>> EvaluateHeldout(model::CausalLm&
                                                                 const std::vector<LanguageFiles>& heldout,
                                                                 const PerplexityOptions& options,
                                                                 const TaskContext& ctx,
-                                                                const std::map<std::string, UnigramCounts>* unigrams) {
+                                                                const std::map<std::string, UnigramCounts>* unigrams,
+                                                                RoutingCounter* routing) {
   std::vector<LanguagePerplexity> results;
   const absl::Time start = absl::Now();
   for (const LanguageFiles& lang : heldout) {
@@ -71,7 +72,7 @@ absl::StatusOr<std::vector<LanguagePerplexity>> EvaluateHeldout(model::CausalLm&
       if (it == unigrams->end()) it = unigrams->find("");
       if (it != unigrams->end()) unigram = &it->second;
     }
-    auto r = EvaluateLanguage(model, tokenizer, lang.language, lang.paths, options, unigram);
+    auto r = EvaluateLanguage(model, tokenizer, lang.language, lang.paths, options, unigram, routing);
     if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat("held-out ", lang.language, ": ", r.status().message()));
     results.push_back(*std::move(r));
   }

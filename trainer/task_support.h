@@ -29,13 +29,15 @@ absl::Status WriteFileAtomically(const std::filesystem::path& path, const std::s
 
 // Evaluates every language (perplexity.h), logging a table. With `unigrams`, each
 // language is compared with the unigram baseline of its own training text (or of all
-// training text when it has none). Errors name the language.
+// training text when it has none). With `routing`, MoE choices are counted per language.
+// Errors name the language.
 absl::StatusOr<std::vector<LanguagePerplexity>> EvaluateHeldout(model::CausalLm& model,
                                                                 const tokenizer::Tokenizer& tokenizer,
                                                                 const std::vector<LanguageFiles>& heldout,
                                                                 const PerplexityOptions& options,
                                                                 const TaskContext& ctx,
-                                                                const std::map<std::string, UnigramCounts>* unigrams = nullptr);
+                                                                const std::map<std::string, UnigramCounts>* unigrams = nullptr,
+                                                                RoutingCounter* routing = nullptr);
 
 // Unigram counts of token shards by language ("" = all languages together).
 absl::StatusOr<std::map<std::string, UnigramCounts>> CountUnigrams(const std::vector<std::string>& shards,

@@ -23,6 +23,7 @@
 #include "trainer/packed_batches.h"
 #include "trainer/stage_setup.h"
 #include "trainer/task_support.h"
+#include "trainer/train_metrics.h"
 
 namespace nmoe::trainer {
 namespace fs = std::filesystem;
@@ -51,6 +52,30 @@ absl::Status LoadInto(model::CausalLm& lm, const fs::path& dir) {
   return model::LoadWeightsInto(lm, *checkpoint, /*strict_unexpected=*/true).status();
 }
 
+// Identity of the base checkpoint's weights, cheap at any model size: for every
+// *.safetensors file and *.safetensors.index.json of `dir` (sorted by name), its name,
+// size and modification time. A base retrained or replaced in place changes it (so its
+// old stage checkpoints are not resumed); copying the folder without keeping times
+// changes it too, which only costs a retrain.
+absl::StatusOr<std::string> BaseWeightsFingerprint(const fs::path& dir) {
+  std::vector<std::string> entries;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool weights = name.size() > 12 && (name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json"));
+    if (!weights || !e.is_regular_file()) continue;
+    const uintmax_t size = e.file_size(ec);
+    if (ec) break;
+    const auto mtime = e.last_write_time(ec);
+    if (ec) break;
+    entries.push_back(absl::StrCat(name, " ", size, " ", mtime.time_since_epoch().count()));
+  }
+  if (ec) return absl::InternalError(absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
+  if (entries.empty()) return absl::NotFoundError(absl::StrCat("no .safetensors file in ", dir.string()));
+  std::sort(entries.begin(), entries.end());
+  return absl::StrJoin(entries, "\n");
+}
+
 class TrainTask : public Task {
  public:
   absl::Status Run(TaskContext& ctx) override;
@@ -60,10 +85,7 @@ class TrainTask : public Task {
   absl::Status RunStage(TaskContext& ctx, int index, model::CausalLm& lm);
 
   fs::path output_;
-  fs::path rank_root_;
-  int rank_ = 0;
-  int world_size_ = 1;
-  std::optional<DataParallel> data_parallel_;
+  RankSetup ranks_;
   bool bf16_ = false;
   std::optional<tokenizer::Tokenizer> tok_;
   fs::path tokenizer_path_;
@@ -74,22 +96,8 @@ class TrainTask : public Task {
 absl::Status TrainTask::Run(TaskContext& ctx) {
   const v1::TrainSpec& spec = ctx.task.spec().train();
   output_ = ctx.Resolve(spec.output_path());
-  std::error_code ec;
-  fs::create_directories(output_, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", output_.string(), ": ", ec.message()));
   NMOE_ASSIGN_OR_RETURN(bf16_, UseBf16Autocast(ctx));
-  world_size_ = std::max<int>(1, static_cast<int>(ctx.task.world_size()));
-  rank_ = static_cast<int>(ctx.task.rank());
-  if (world_size_ > 1) {
-    if (ctx.comm == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat("train: ", world_size_,
-                                                        " ranks but this runner gave the task no communicator"));
-    }
-    data_parallel_.emplace(ctx.comm);
-  }
-  // Rank 0 owns the output folder; other ranks keep their own shards, checkpoints and
-  // stage results below it (they need not share a file system with rank 0).
-  rank_root_ = rank_ == 0 ? output_ : output_ / absl::StrCat("rank-", rank_);
+  NMOE_ASSIGN_OR_RETURN(ranks_, SetUpRank(ctx, output_, "train"));
 
   // Base model and tokenizer.
   const fs::path base_dir = ctx.Resolve(spec.base_model().path());
@@ -125,14 +133,15 @@ absl::Status TrainTask::Run(TaskContext& ctx) {
     NMOE_ASSIGN_OR_RETURN(std::string config_json, model::ModelConfigToJson(lm->config()));
     NMOE_ASSIGN_OR_RETURN(std::string base_config_sha,
                           data::Sha256File((base_dir / "config.json").string()));
-    model_fingerprint_ = absl::StrCat(config_json, "\n", base_config_sha, "\n", spec.plan_id(), "\n",
-                                      spec.seed(), "\n", tokenizer_sha_);
+    NMOE_ASSIGN_OR_RETURN(std::string base_weights, BaseWeightsFingerprint(base_dir));
+    model_fingerprint_ = absl::StrCat(config_json, "\n", base_config_sha, "\n", base_weights, "\n", spec.plan_id(),
+                                      "\n", spec.seed(), "\n", tokenizer_sha_);
   }
 
   for (int i = 0; i < spec.stages_size(); ++i) {
     NMOE_RETURN_IF_ERROR(RunStage(ctx, i, *lm));
   }
-  if (rank_ != 0) {
+  if (ranks_.rank != 0) {
     ctx.Info("train: done (rank 0 writes the model)");
     return absl::OkStatus();
   }
@@ -148,7 +157,7 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   const v1::TrainStage& stage = spec.stages(index);
   const std::string name = StageName(stage, index);
   const std::string field = absl::StrCat("spec.train.stages[", index, "]");
-  const fs::path stage_dir = rank_root_ / "stages" / absl::StrCat(index + 1, "-", name);
+  const fs::path stage_dir = ranks_.root / "stages" / absl::StrCat(index + 1, "-", name);
   std::error_code ec;
   fs::create_directories(stage_dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", stage_dir.string(), ": ", ec.message()));
@@ -157,7 +166,7 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   const std::vector<LanguageFiles> corpora = ResolveCorpora(ctx, stage.corpora());
   NMOE_ASSIGN_OR_RETURN(const std::string corpus_fp, CorpusFingerprint(corpora));
   NMOE_ASSIGN_OR_RETURN(PreparedShards shards, PrepareShards(corpora, corpus_fp, *tok_, tokenizer_sha_,
-                                                             rank_root_ / "data" / name,
+                                                             ranks_.root / "data" / name,
                                                              [&](const std::string& l) { ctx.Info(l); }));
   NMOE_ASSIGN_OR_RETURN(const int64_t seq_len,
                         StageSequenceLength(stage, field, 1024, lm.config().max_position_embeddings));
@@ -183,10 +192,10 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   }
 
   NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::PackedLoader> loader,
-                        OpenPackedLoader(shards, *tok_, seq_len, spec.seed() + static_cast<uint64_t>(index), rank_,
-                                         world_size_));
+                        OpenPackedLoader(shards, *tok_, seq_len, spec.seed() + static_cast<uint64_t>(index), ranks_.rank,
+                                         ranks_.world_size));
   PackedBatchSource source(std::move(loader));
-  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, field, world_size_));
+  NMOE_ASSIGN_OR_RETURN(TrainLoopOptions loop, StageLoopOptions(stage, field, ranks_.world_size));
   loop.stage = name;
   loop.bf16_autocast = bf16_;
   loop.checkpoint_interval = spec.checkpoint_interval_steps();
@@ -216,15 +225,34 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   parts.save_model = [&lm](const fs::path& dir) { return model::SavePretrained(lm, dir.string()); };
   parts.load_model = [&lm](const fs::path& dir) { return LoadInto(lm, dir); };
   parts.checkpoints = &store;
-  parts.data_parallel = data_parallel_ ? &*data_parallel_ : nullptr;
+  parts.data_parallel = ranks_.gang();
+  TrainMetrics exported(ctx.metrics, ctx.task.job_id(), name, loop.total_steps);
   parts.on_step = [&](const StepRecord& r) {
     nlohmann::json line = StepJson(r);
     const MoeLossParts& aux = loss.last();
     line["lm_loss"] = aux.lm;
-    if (loss_options.balance_coef > 0) line["balance_loss"] = aux.balance;
-    if (loss_options.lpr_coef > 0) line["lpr_loss"] = aux.lpr;
-    if (loss_options.z_coef > 0) line["z_loss"] = aux.z;
+    exported.RecordStep(r);
+    exported.SetLoss("lm", aux.lm);
+    if (loss_options.balance_coef > 0) {
+      line["balance_loss"] = aux.balance;
+      exported.SetLoss("balance", aux.balance);
+    }
+    if (loss_options.lpr_coef > 0) {
+      line["lpr_loss"] = aux.lpr;
+      exported.SetLoss("lpr", aux.lpr);
+    }
+    if (loss_options.z_coef > 0) {
+      line["z_loss"] = aux.z;
+      exported.SetLoss("z", aux.z);
+    }
     metrics.Append(line);
+    exported.RecordRouting(loss.TakeRouting(), [&ctx](const std::string& text, bool dead) {
+      if (dead) {
+        ctx.Warn("train: " + text);
+      } else {
+        ctx.Info("train: " + text);
+      }
+    });
   };
   TrainLoop trainer(std::move(parts), loop);
   NMOE_ASSIGN_OR_RETURN(const uint64_t start_step, trainer.Resume(ctx));

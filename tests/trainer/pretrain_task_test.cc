@@ -11,6 +11,7 @@
 
 #include "model/checkpoint.h"
 #include "nlohmann/json.hpp"
+#include "storage/store_result_sink.h"
 #include "tests/support/temp_dir.h"
 #include "trainer/evaluate_task.h"
 #include "trainer/pretrain_task.h"
@@ -118,6 +119,9 @@ TEST(PretrainTaskTest, WritesTheModelAndEvaluates) {
   for (const auto& h : spec.pretrain().heldout()) *evaluate.mutable_evaluate()->add_heldout() = h;
   evaluate.mutable_evaluate()->set_sequence_length(64);
   Harness eval_run(evaluate, dir.path().string());
+  auto sink = storage::StoreResultSink::OpenLocal(dir.file("results.db"));
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  eval_run.ctx.results = sink->get();
   const absl::Status es = NewEvaluateTask()->Run(eval_run.ctx);
   ASSERT_TRUE(es.ok()) << es;
   const auto evaluated = ReadJson(out / "eval-job-1.json");
@@ -126,6 +130,25 @@ TEST(PretrainTaskTest, WritesTheModelAndEvaluates) {
     // Another batch size (8 windows a pass, not 4): float rounding only.
     EXPECT_NEAR(evaluated[lang]["nll"].get<double>(), eval[lang]["nll"].get<double>(), 1e-6);
   }
+  // The stored evaluation of a dense model: the same numbers, no routing; the
+  // baseline is the held-out text's own unigram model (so below the training-text one).
+  auto stored = (*sink)->GetEvaluation("job-1");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->has_value());
+  const v1::Evaluation& e = **stored;
+  EXPECT_EQ(e.job_id(), "job-1");
+  EXPECT_EQ(e.model_path(), "run");
+  EXPECT_EQ(e.experts_per_layer_size(), 0);
+  EXPECT_EQ(e.routing_size(), 0);
+  EXPECT_EQ(e.parameters(), static_cast<uint64_t>(loaded->model->config().NumParameters()));
+  ASSERT_EQ(e.languages_size(), 3);
+  for (const v1::LanguageEvaluation& l : e.languages()) {
+    EXPECT_EQ(l.tokens(), evaluated[l.language()]["tokens"].get<uint64_t>()) << l.language();
+    EXPECT_DOUBLE_EQ(l.nll(), evaluated[l.language()]["nll"].get<double>()) << l.language();
+    EXPECT_GT(l.unigram_perplexity(), 1.0) << l.language();
+    EXPECT_LT(l.unigram_perplexity(), eval[l.language()]["unigram_perplexity"].get<double>()) << l.language();
+  }
+  EXPECT_GT(e.create_time().seconds(), 0);
 }
 
 TEST(PretrainTaskTest, ChangedSpecDoesNotResumeOldCheckpoints) {

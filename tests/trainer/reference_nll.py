@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Reference next-token NLL of a checkpoint on given windows, for the perplexity test.
+"""Reference next-token NLL of a checkpoint on given windows, for the perplexity test,
+and for an MoE checkpoint the experts each MoE layer chose (routing statistics).
 
 Runs the independent decoder of tests/model/reference_llama.py (written from the Hugging
 Face formulas; no code shared with the C++ model) in float64 and sums
@@ -7,7 +8,8 @@ Face formulas; no code shared with the C++ model) in float64 and sums
 
 Usage: reference_nll.py --checkpoint DIR --batches IN.json --out OUT.json [--threads N]
 IN.json: {"batches": [{"ids": [[...], ...], "targets": [[...], ...]}, ...]}
-OUT.json: {"sum": <float>, "count": <int>}
+OUT.json: {"sum": <float>, "count": <int>, "routing": {"<layer>": [assignments per expert]}}
+(a token counts once per chosen expert; "routing" is empty for a dense model)
 """
 import argparse
 import json
@@ -34,19 +36,25 @@ def main():
     with open(a.batches) as f:
         batches = json.load(f)["batches"]
     total, count = 0.0, 0
+    routing = {}
     with torch.no_grad():
         for batch in batches:
             ids = torch.tensor(batch["ids"], dtype=torch.int64)
             targets = torch.tensor(batch["targets"], dtype=torch.int64)
             positions = torch.arange(ids.shape[1])[None].expand(ids.shape[0], -1)
-            logits, _ = reference_llama.forward(cfg, weights, ids, None, positions, torch.float64, set())
+            routers = {}
+            logits, _ = reference_llama.forward(cfg, weights, ids, None, positions, torch.float64, set(), routers)
+            for layer, (_, probs, top_i) in routers.items():
+                n = torch.bincount(top_i.reshape(-1), minlength=probs.shape[-1]).tolist()
+                old = routing.get(str(layer), [0] * len(n))
+                routing[str(layer)] = [a + b for a, b in zip(old, n)]
             logp = torch.log_softmax(logits, dim=-1)
             keep = targets != -100
             picked = logp.gather(-1, targets.clamp_min(0)[..., None])[..., 0]
             total += float(-(picked[keep]).sum())
             count += int(keep.sum())
     with open(a.out, "w") as f:
-        json.dump({"sum": total, "count": count}, f)
+        json.dump({"sum": total, "count": count, "routing": routing}, f)
 
 
 if __name__ == "__main__":

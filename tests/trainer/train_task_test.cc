@@ -6,10 +6,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include <prometheus/registry.h>
+
+#include <map>
 
 #include "comm/make_communicator.h"
 #include "comm/rendezvous_store.h"
@@ -139,8 +144,42 @@ class TrainTaskTest : public ::testing::Test {
 
 TEST_F(TrainTaskTest, StagesTrainOnlyWhatTheyMay) {
   Harness h(Spec("moe"), work_.path(), results_.get());
+  // Metrics into a real registry, sampled while stage 1 runs (after its step 3).
+  prometheus::Registry registry;
+  h.ctx.metrics = &registry;
+  std::map<std::string, double> sampled;
+  h.ctx.log = [&](v1::LogLevel, const std::string& text) {
+    h.lines.push_back(text);
+    if (text.find("experts step 3/4") == std::string::npos) return;
+    for (const prometheus::MetricFamily& f : registry.Collect()) {
+      for (const prometheus::ClientMetric& m : f.metric) {
+        std::string key = f.name;
+        for (const auto& l : m.label) {
+          if (l.name != "job_id" && l.name != "stage") key += "," + l.name + "=" + l.value;
+        }
+        sampled[key] = f.type == prometheus::MetricType::Gauge ? m.gauge.value : 0;
+      }
+    }
+  };
   const absl::Status s = NewTrainTask()->Run(h.ctx);
   ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(sampled.at("nmoe_train_step"), 3);
+  EXPECT_GT(sampled.at("nmoe_train_loss,component=lm"), 0);
+  EXPECT_GT(sampled.at("nmoe_train_loss,component=balance"), 0.5);
+  EXPECT_GT(sampled.at("nmoe_train_learning_rate"), 0);
+  for (const char* layer : {"1", "3"}) {
+    double total = 0;
+    for (const char* e : {"0", "1", "2"}) {
+      auto it = sampled.find(std::string("nmoe_moe_expert_token_share,expert=") + e + ",layer=" + layer);
+      if (it != sampled.end()) total += it->second;
+    }
+    EXPECT_NEAR(total, 1.0, 1e-9) << "layer " << layer;
+  }
+  EXPECT_EQ(sampled.at("nmoe_moe_expert_token_share,expert=0,layer=3"), 0.5);  // n_l = 2 <= k
+  EXPECT_EQ(sampled.count("nmoe_moe_expert_token_share,expert=2,layer=3"), 0u);
+  for (const prometheus::MetricFamily& f : registry.Collect()) {
+    EXPECT_TRUE(f.metric.empty()) << f.name << ": the task ended, its series must be gone";
+  }
   const fs::path out = work_.path() / "moe";
   auto base = model::LoadPretrained((dir_->path() / "base").string());
   auto stage1 = model::LoadPretrained((out / "stages/1-experts/model").string());
@@ -200,6 +239,32 @@ TEST_F(TrainTaskTest, StagesTrainOnlyWhatTheyMay) {
   for (const auto& item : reloaded->model->named_parameters()) {
     EXPECT_TRUE(at::equal(item.value(), two[item.key()])) << item.key();
   }
+}
+
+// The stage identity covers the base weights, not only its config.json: a base whose
+// weights file changed in place (here: only its modification time) trains the stage
+// neither loads the stage result made from the old weights nor resumes its checkpoints
+// (FAILED_PRECONDITION, as for any changed spec: the operator removes the old run).
+TEST_F(TrainTaskTest, ChangedBaseWeightsTrainAgain) {
+  v1::JobSpec spec = Spec("fp");
+  spec.mutable_train()->mutable_stages()->RemoveLast();
+  spec.mutable_train()->mutable_stages(0)->set_steps(1);
+  Harness first(spec, work_.path(), results_.get());
+  ASSERT_TRUE(NewTrainTask()->Run(first.ctx).ok());
+  Harness same(spec, work_.path(), results_.get());
+  ASSERT_TRUE(NewTrainTask()->Run(same.ctx).ok());
+  EXPECT_TRUE(same.Logged("stage experts finished earlier"));
+
+  const fs::path weights = dir_->path() / "base" / "model.safetensors";
+  const auto before = fs::last_write_time(weights);
+  fs::last_write_time(weights, before + std::chrono::seconds(5));
+  Harness touched(spec, work_.path(), results_.get());
+  const absl::Status s = NewTrainTask()->Run(touched.ctx);
+  fs::last_write_time(weights, before);  // the suite's other tests share the base
+  EXPECT_FALSE(touched.Logged("finished earlier"));
+  EXPECT_TRUE(touched.Logged("belongs to another spec"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("another run"));
 }
 
 TEST_F(TrainTaskTest, StopAndResumeFollowsTheUninterruptedRun) {

@@ -1,0 +1,104 @@
+// Routing statistics (trainer/routing_stats.h): hand-worked counts and shares, and the
+// counter on a real MoE model (every valid token counted once per slot, per layer).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "model/checkpoint.h"
+#include "tests/trainer/train_test_util.h"
+#include "trainer/moe_model.h"
+#include "trainer/routing_stats.h"
+
+namespace nmoe::trainer {
+namespace {
+
+using ::testing::ElementsAre;
+
+TEST(CountAssignmentsTest, CountsEverySlotOfValidTokens) {
+  // 4 tokens, top-2 of 3 experts; token 2 is padding.
+  const at::Tensor experts_NK = at::tensor({0, 2, 1, 0, 2, 2, 2, 1}, at::kLong).reshape({4, 2});
+  const at::Tensor mask_N = at::tensor({1, 1, 0, 1}, at::kLong).to(at::kBool);
+  auto all = CountAssignments(experts_NK, {}, 3);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(*all, ElementsAre(2u, 2u, 4u));
+  auto valid = CountAssignments(experts_NK, mask_N, 3);
+  ASSERT_TRUE(valid.ok()) << valid.status();
+  EXPECT_THAT(*valid, ElementsAre(2u, 2u, 2u));
+  EXPECT_TRUE(absl::IsInvalidArgument(CountAssignments(experts_NK, {}, 2).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(CountAssignments(experts_NK, at::ones({3}, at::kBool), 3).status()));
+}
+
+TEST(RoutingProtosTest, SharesOldLanguageShareAndDeadExperts) {
+  LayerRoutingCounts c;
+  c.layer = 5;
+  c.num_experts = 4;
+  c.top_k = 2;
+  c.by_group["en"] = {6, 2, 0, 0};  // old language: 6 of 8 pairs at expert 0
+  c.by_group["es"] = {1, 1, 0, 0};  // old language: 1 of 2
+  c.by_group["el"] = {1, 5, 4, 0};
+  auto protos = RoutingProtos({c}, {"en", "es"});
+  ASSERT_EQ(protos.size(), 1u);
+  const v1::LayerRouting& l = protos[0];
+  EXPECT_EQ(l.layer(), 5u);
+  EXPECT_EQ(l.num_experts(), 4u);
+  EXPECT_EQ(l.top_k(), 2u);
+  ASSERT_EQ(l.experts_size(), 4);
+  // Totals 8, 8, 4, 0 of 20.
+  EXPECT_EQ(l.experts(0).assignments(), 8u);
+  EXPECT_DOUBLE_EQ(l.experts(0).token_share(), 0.4);
+  EXPECT_DOUBLE_EQ(l.experts(1).token_share(), 0.4);
+  EXPECT_DOUBLE_EQ(l.experts(2).token_share(), 0.2);
+  EXPECT_DOUBLE_EQ(l.experts(3).token_share(), 0.0);
+  EXPECT_DOUBLE_EQ(l.experts(0).share_by_language().at("en"), 0.75);
+  EXPECT_DOUBLE_EQ(l.experts(1).share_by_language().at("el"), 0.5);
+  EXPECT_DOUBLE_EQ(l.experts(3).share_by_language().at("es"), 0.0);
+  ASSERT_TRUE(l.has_old_language_expert0_share());
+  EXPECT_DOUBLE_EQ(l.old_language_expert0_share(), 0.7);  // (6 + 1) / (8 + 2)
+  EXPECT_EQ(l.dead_experts(), 1u);
+
+  // No old languages named: the field stays absent.
+  EXPECT_FALSE(RoutingProtos({c}, {})[0].has_old_language_expert0_share());
+  // Old languages with no tokens: absent too.
+  EXPECT_FALSE(RoutingProtos({c}, {"zh"})[0].has_old_language_expert0_share());
+}
+
+TEST(RoutingCounterTest, CountsEveryTokenOncePerSlotInEachMoeLayer) {
+  torch::NoGradGuard no_grad;
+  auto base = *model::NewRandomModel(testing::TinyModelConfig(64), 3);
+  const int64_t layers = base->num_layers();
+  ASSERT_GE(layers, 2);
+  std::vector<int64_t> plan(static_cast<size_t>(layers), 1);
+  plan[0] = 3;           // top-2 of 3
+  plan[layers - 1] = 2;  // n_l <= k: both experts for every token
+  auto moe = BuildMoeModel(*base, plan, /*top_k=*/2, /*seed=*/9);
+  ASSERT_TRUE(moe.ok()) << moe.status();
+  {
+    RoutingCounter dense(*base);
+    EXPECT_TRUE(dense.empty());
+  }
+  RoutingCounter counter(**moe);
+  ASSERT_FALSE(counter.empty());
+  EXPECT_FALSE(counter.Accumulate("x").ok());  // no forward yet
+  const at::Tensor ids_BT = at::randint(3, 64, {2, 10}, at::kLong);
+  ASSERT_TRUE((*moe)->Forward(ids_BT).ok());
+  ASSERT_TRUE(counter.Accumulate("a").ok());
+  ASSERT_TRUE((*moe)->Forward(ids_BT.narrow(1, 0, 4)).ok());
+  ASSERT_TRUE(counter.Accumulate("b").ok());
+  ASSERT_EQ(counter.counts().size(), 2u);
+  const LayerRoutingCounts& first = counter.counts()[0];
+  EXPECT_EQ(first.layer, 0);
+  EXPECT_EQ(first.num_experts, 3);
+  EXPECT_EQ(first.top_k, 2);
+  uint64_t sum_a = 0, sum_b = 0;
+  for (uint64_t n : first.by_group.at("a")) sum_a += n;
+  for (uint64_t n : first.by_group.at("b")) sum_b += n;
+  EXPECT_EQ(sum_a, 2u * 10u * 2u);
+  EXPECT_EQ(sum_b, 2u * 4u * 2u);
+  const LayerRoutingCounts& last = counter.counts()[1];
+  EXPECT_EQ(last.layer, layers - 1);
+  EXPECT_EQ(last.top_k, 2);
+  EXPECT_THAT(last.by_group.at("a"), ElementsAre(20u, 20u));
+}
+
+}  // namespace
+}  // namespace nmoe::trainer

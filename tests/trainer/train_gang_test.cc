@@ -1,0 +1,198 @@
+// The MoE train job as a 2-worker gang through the real processes: nmoe-coordinator
+// and two nmoe-worker processes on 127.0.0.1. A tiny base is pretrained and a manual
+// plan allocated through the same coordinator (so the plan is in its store), then the
+// train job (num_workers 2) runs both stages data-parallel: both ranks log the same
+// global losses at every step. (The fixture follows tests/worker/nmoe_worker_test.cc.)
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "cli/client.h"
+#include "cli/job_file.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/files.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace nmoe {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr char kToken[] = "train-gang-token";
+
+std::string Corpus(const std::string& lang) {
+  const char* dir = std::getenv("NMOE_SOURCE_DIR");
+  return absl::StrCat(dir != nullptr ? dir : ".", "/tests/data/corpus/", lang, "/train.txt");
+}
+
+class TrainGangTest : public ::testing::Test {
+ protected:
+  void SetUp() override { std::ofstream(dir_.file("tokens")) << kToken << "\n"; }
+
+  void StartCoordinator() {
+    auto child = testing::ChildProcess::Start(
+        {testing::BuildPath("coordinator/nmoe-coordinator"), "--data-dir", dir_.file("db"), "--listen",
+         "127.0.0.1:0", "--port-file", dir_.file("port"), "--token-file", dir_.file("tokens"),
+         "--heartbeat-interval", "0.2", "--lease-ttl", "10"},
+        dir_.file("coordinator.log"));
+    ASSERT_TRUE(child.ok()) << child.status();
+    coordinator_ = std::make_unique<testing::ChildProcess>(std::move(*child));
+    auto lines = testing::WaitForFileLines(dir_.file("port"), 1, absl::Seconds(30));
+    ASSERT_TRUE(lines.ok()) << lines.status() << "\n" << testing::ReadWholeFile(dir_.file("coordinator.log"));
+    port_ = std::stoi((*lines)[0]);
+    cli::ConnectionOptions connection;
+    connection.address = absl::StrCat("127.0.0.1:", port_);
+    connection.token = kToken;
+    connection.timeout = absl::Seconds(5);
+    client_ = cli::Client::Create(connection);
+  }
+
+  testing::ChildProcess StartWorker(const std::string& name) {
+    auto child = testing::ChildProcess::Start(
+        {testing::BuildPath("worker/nmoe-worker"), "--coordinator", absl::StrCat("127.0.0.1:", port_), "--token-file",
+         dir_.file("tokens"), "--threads", "1", "--work-dir", dir_.path().string(), "--name", name,
+         "--report-interval", "0.2", "--advertise-host", "127.0.0.1"},
+        dir_.file(name + ".log"));
+    EXPECT_TRUE(child.ok()) << child.status();
+    return std::move(*child);
+  }
+
+  std::string Submit(const std::string& yaml) {
+    const std::string path = dir_.file("job" + std::to_string(++jobs_) + ".yaml");
+    std::ofstream(path) << yaml;
+    auto spec = cli::ReadJobFile(path);
+    EXPECT_TRUE(spec.ok()) << spec.status();
+    v1::SubmitJobRequest request;
+    *request.mutable_spec() = *spec;
+    auto response = client_->Call(client_->jobs(), &v1::JobService::Stub::SubmitJob, request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->job().id() : "";
+  }
+
+  // Waits for a terminal state; the workers' logs on anything but SUCCEEDED.
+  void WaitForSuccess(const std::string& id, absl::Duration timeout = absl::Seconds(240)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    v1::GetJobRequest request;
+    request.set_job_id(id);
+    v1::Job last;
+    while (absl::Now() < deadline) {
+      auto job = client_->Call(client_->jobs(), &v1::JobService::Stub::GetJob, request);
+      if (job.ok()) {
+        last = *job;
+        if (last.state() == v1::JOB_STATE_SUCCEEDED) return;
+        if (last.state() == v1::JOB_STATE_FAILED || last.state() == v1::JOB_STATE_CANCELLED) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "job " << id << " did not succeed: " << last.ShortDebugString() << "\n"
+           << testing::ReadWholeFile(dir_.file("a.log")) << testing::ReadWholeFile(dir_.file("b.log"));
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::ChildProcess> coordinator_;
+  int port_ = 0;
+  std::unique_ptr<cli::Client> client_;
+  int jobs_ = 0;
+};
+
+std::vector<nlohmann::json> Lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  for (const std::string& l : absl::StrSplit(testing::ReadWholeFile(path), '\n', absl::SkipEmpty())) {
+    out.push_back(nlohmann::json::parse(l));
+  }
+  return out;
+}
+
+TEST_F(TrainGangTest, TwoWorkersTrainAnMoeFromAStoredPlan) {
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  testing::ChildProcess a = StartWorker("a");
+  testing::ChildProcess b = StartWorker("b");
+
+  const std::string pretrain = Submit(absl::StrCat(R"(name: base
+resources: {dtype: COMPUTE_DTYPE_FP32}
+pretrain:
+  preset: tiny
+  tokenizer_vocab_size: 512
+  stage:
+    corpora:
+      - {language: en, paths: [)", Corpus("en"), R"(]}
+      - {language: el, paths: [)", Corpus("el"), R"(]}
+    sequence_length: 32
+    batch_sequences: 4
+    steps: 4
+    learning_rate: 3.0e-3
+  output_path: runs/base
+  seed: 5
+)"));
+  ASSERT_NO_FATAL_FAILURE(WaitForSuccess(pretrain));
+  const std::string allocate = Submit(R"(name: plan
+allocate:
+  strategy: ALLOCATION_STRATEGY_MANUAL
+  manual_experts: [1, 3, 1, 2]
+  old_languages: [en]
+  new_languages: [el]
+)");
+  ASSERT_NO_FATAL_FAILURE(WaitForSuccess(allocate));
+  ASSERT_TRUE(allocate.starts_with("job-")) << allocate;
+  const std::string plan_id = "plan-" + allocate.substr(4);  // allocator/allocate_task.h PlanIdForJob
+
+  const std::string train = Submit(absl::StrCat(R"(name: moe
+resources: {dtype: COMPUTE_DTYPE_FP32, num_workers: 2}
+train:
+  base_model: {path: runs/base}
+  plan_id: )", plan_id, R"(
+  output_path: runs/moe
+  seed: 7
+  stages:
+    - name: experts
+      trainable: TRAINABLE_EXPERTS_AND_ROUTERS
+      corpora: [{language: el, paths: [)", Corpus("el"), R"(]}]
+      sequence_length: 32
+      batch_sequences: 4
+      steps: 4
+      learning_rate: 1.0e-2
+    - name: routers
+      trainable: TRAINABLE_ROUTERS
+      corpora:
+        - {language: el, paths: [)", Corpus("el"), R"(]}
+        - {language: en, paths: [)", Corpus("en"), R"(]}
+      old_languages: [en]
+      sequence_length: 32
+      batch_sequences: 4
+      steps: 3
+      learning_rate: 1.0e-2
+)"));
+  ASSERT_NO_FATAL_FAILURE(WaitForSuccess(train));
+  EXPECT_TRUE(fs::exists(dir_.file("runs/moe/config.json")));
+  EXPECT_TRUE(fs::exists(dir_.file("runs/moe/model.safetensors")));
+  const auto config = nlohmann::json::parse(testing::ReadWholeFile(dir_.file("runs/moe/config.json")));
+  EXPECT_EQ(config["nmoe_experts_per_layer"], nlohmann::json({1, 3, 1, 2}));
+
+  for (const auto& [stage, steps] : {std::pair<std::string, size_t>{"1-experts", 4}, {"2-routers", 3}}) {
+    const auto r0 = Lines(dir_.file("runs/moe/stages/" + stage + "/metrics.jsonl"));
+    const auto r1 = Lines(dir_.file("runs/moe/rank-1/stages/" + stage + "/metrics.jsonl"));
+    ASSERT_EQ(r0.size(), steps) << stage;
+    ASSERT_EQ(r1.size(), steps) << stage;
+    for (size_t i = 0; i < steps; ++i) {
+      // Global figures: summed over the gang, so identical on both ranks.
+      EXPECT_EQ(r0[i]["loss"], r1[i]["loss"]) << stage << " step " << i + 1;
+      EXPECT_EQ(r0[i]["tokens"], r1[i]["tokens"]) << stage << " step " << i + 1;
+      EXPECT_EQ(r0[i]["grad_norm"], r1[i]["grad_norm"]) << stage << " step " << i + 1;
+    }
+  }
+  const std::string logs = testing::ReadWholeFile(dir_.file("a.log")) + testing::ReadWholeFile(dir_.file("b.log"));
+  EXPECT_THAT(logs, HasSubstr("rank 0 of 2"));
+  EXPECT_THAT(logs, HasSubstr("rank 1 of 2"));
+}
+
+}  // namespace
+}  // namespace nmoe
