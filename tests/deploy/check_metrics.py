@@ -212,7 +212,8 @@ def main():
                      "  profile_job_id: job-does-not-exist\n  strategy: ALLOCATION_STRATEGY_UNIFORM\n"
                      "  old_languages: [en]\n  new_languages: [el]\n  uniform_experts: 2\n")
         failing = nmoectl(address, "submit", "-f", job)
-        c.expect(failing.returncode == 0, f"submitted a job: {failing.stdout}{failing.stderr}")
+        if not c.expect(failing.returncode == 0, f"submitted a job: {failing.stdout}{failing.stderr}"):
+            c.finish()  # nothing below can work without nmoectl (exits; `finally` stops the processes)
         c.expect(nmoectl(address, "get", "job-00000000000000000000").returncode != 0, "a NOT_FOUND call")
 
         def worker_port():
