@@ -68,7 +68,6 @@ int RunNmoectl(const std::vector<std::string>& args, SessionIo io) {
   AddPlanComputeCommand(app, table);
   AddPlotPlansCommand(app, table);
   AddReportCommand(app, table);
-  AddReportCommand(app, table);
   AddServerCommands(app, table);
   AddTokenizeCommand(app, table);
 
