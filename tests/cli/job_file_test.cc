@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/job_validation.h"
+
 namespace nmoe::cli {
 namespace {
 
@@ -183,7 +185,8 @@ TEST(SpecOverridesTest, ReplaceNameWorkersAndMergeLabels) {
   EXPECT_FALSE(ApplySpecOverrides(o, &spec).ok());
 }
 
-// Every example job file in the source tree parses and sets a kind.
+// Every example job file in the source tree parses, sets a kind and passes the
+// validation the coordinator and nmoe-run apply to a submitted spec.
 TEST(ExampleJobsTest, AllExamplesParse) {
   const char* source_dir = std::getenv("NMOE_SOURCE_DIR");
   ASSERT_NE(source_dir, nullptr) << "run through ctest (it sets NMOE_SOURCE_DIR)";
@@ -196,6 +199,8 @@ TEST(ExampleJobsTest, AllExamplesParse) {
     ASSERT_TRUE(spec.ok()) << spec.status();
     EXPECT_NE(spec->kind_case(), nmoe::v1::JobSpec::KIND_NOT_SET) << entry.path();
     EXPECT_FALSE(spec->name().empty()) << entry.path();
+    const absl::Status valid = ValidateJobSpec(*spec);
+    EXPECT_TRUE(valid.ok()) << entry.path() << ": " << valid;
     ++parsed;
   }
   EXPECT_GE(parsed, 3);

@@ -32,14 +32,14 @@ std::string SourceDir() {
 
 // The German sample text, a tokenizer trained on the sample's German training text and
 // a tiny model with weights spread wider than the init so the NLL is far from uniform.
-struct Setup {
+struct RefCase {
   std::string text = SourceDir() + "/tests/data/corpus/de/validation.txt";
   std::optional<tokenizer::Tokenizer> tok;
   std::shared_ptr<model::CausalLm> lm;
 };
 
-Setup MakeSetup() {
-  Setup s;
+RefCase MakeCase() {
+  RefCase s;
   tokenizer::BpeTrainerOptions bpe;
   bpe.vocab_size = 512;
   auto trainer = tokenizer::BpeTrainer::Create(bpe);
@@ -63,7 +63,7 @@ Setup MakeSetup() {
 }
 
 // Rebuilds the evaluation's windows from the text and runs reference_nll.py on them.
-nlohmann::json RunReference(const nmoe::testing::TempDir& dir, const Setup& s, const PerplexityOptions& options) {
+nlohmann::json RunReference(const nmoe::testing::TempDir& dir, const RefCase& s, const PerplexityOptions& options) {
   std::vector<std::vector<int32_t>> docs;
   {
     std::ifstream in(s.text);
@@ -110,7 +110,7 @@ PerplexityOptions Options() {
 
 TEST(PerplexityReferenceTest, MatchesPythonReference) {
   nmoe::testing::TempDir dir;
-  Setup s = MakeSetup();
+  RefCase s = MakeCase();
   ASSERT_TRUE(model::SavePretrained(*s.lm, dir.file("model")).ok());
   const PerplexityOptions options = Options();
   auto result = EvaluateLanguage(*s.lm, *s.tok, "de", {s.text}, options);
@@ -132,7 +132,7 @@ TEST(PerplexityReferenceTest, MatchesPythonReference) {
 // expert as the reference's dense MoE formulation choosing its own top-k.
 TEST(PerplexityReferenceTest, MoeNllAndRoutingMatchPythonReference) {
   nmoe::testing::TempDir dir;
-  Setup s = MakeSetup();
+  RefCase s = MakeCase();
   auto moe = BuildMoeModel(*s.lm, {3, 1, 1, 2}, /*top_k=*/2, /*seed=*/4);
   ASSERT_TRUE(moe.ok()) << moe.status();
   {

@@ -106,9 +106,9 @@ class TrainGangTest : public ::testing::Test {
 
 std::vector<nlohmann::json> Lines(const std::string& path) {
   std::vector<nlohmann::json> out;
-  for (const std::string& l : absl::StrSplit(testing::ReadWholeFile(path), '\n', absl::SkipEmpty())) {
-    out.push_back(nlohmann::json::parse(l));
-  }
+  const std::string text = testing::ReadWholeFile(path);
+  const std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  for (const std::string& l : lines) out.push_back(nlohmann::json::parse(l));
   return out;
 }
 
