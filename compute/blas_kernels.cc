@@ -120,6 +120,32 @@ SelfCheckResult GuardedSelfCheck(const BlasKernelOptions& options, const GemmFn&
   return result;
 }
 
+// NAME=value entries that make the next image run with OMP_WAIT_POLICY=passive,
+// or none when it is set already (by the user, or by an earlier image).
+std::vector<std::string> OmpWaitPolicyEnv() {
+  if (std::getenv(kOmpWaitPolicyEnv) != nullptr) return {};
+  return {absl::StrCat(kOmpWaitPolicyEnv, "=passive"), absl::StrCat(kOmpMarkerEnv, "=passive")};
+}
+
+// Restarts with OMP_WAIT_POLICY=passive when it is unset; returns when it is set
+// (or when execve failed: logged).
+void EnsureOmpWaitPolicy(char** argv) {
+  const std::vector<std::string> set = OmpWaitPolicyEnv();
+  if (set.empty()) return;
+  ExecImage image = MakeImage(argv, {kOmpMarkerEnv}, set);
+  Reexec(image);
+}
+
+void ReportOmpWaitPolicy(BlasKernelReport& report) {
+  const char* policy = std::getenv(kOmpWaitPolicyEnv);
+  report.omp_wait_policy = policy == nullptr ? "" : policy;
+  report.omp_wait_policy_set_by_nmoe = Env(kOmpMarkerEnv).has_value() && report.omp_wait_policy == "passive";
+  if (report.omp_wait_policy_set_by_nmoe) {
+    spdlog::info("omp: OMP_WAIT_POLICY was unset; restarted with OMP_WAIT_POLICY=passive (idle OpenMP threads "
+                 "sleep instead of spinning; set OMP_WAIT_POLICY to choose)");
+  }
+}
+
 bool SameFamily(const std::string& a, const std::string& b) {
   return absl::AsciiStrToLower(a) == absl::AsciiStrToLower(b);
 }
@@ -138,13 +164,17 @@ BlasKernelReport EnsureBestBlasKernels(int argc, char** argv, const BlasKernelOp
   }
   const BlasInfo blas = ProbeBlas();
   report.corename = blas.corename;
+  const std::optional<std::string> marker = Env(kBlasMarkerEnv);
+  // Only a first image in auto/best/family mode may restart for the kernels:
+  // it folds the wait policy into that restart; every other image restarts for it now.
+  if (request.mode == KernelMode::kOff || marker) EnsureOmpWaitPolicy(argv);
+  ReportOmpWaitPolicy(report);
   if (request.mode == KernelMode::kOff) {
     report.action = "off";
     report.reason = "kernel choice and self-check disabled (off)";
     return report;
   }
 
-  const std::optional<std::string> marker = Env(kBlasMarkerEnv);
   std::vector<std::string> parts;
   if (marker) parts = absl::StrSplit(*marker, absl::MaxSplits(':', 2));
   parts.resize(3);
@@ -192,10 +222,13 @@ BlasKernelReport EnsureBestBlasKernels(int argc, char** argv, const BlasKernelOp
           absl::StrCat("OPENBLAS_CORETYPE=", decision.family),
           absl::StrCat(kBlasMarkerEnv, "=applied:", decision.family, ":", blas.corename)};
       if (user) set.push_back(absl::StrCat(kBlasSavedCoretypeEnv, "=", *user));
-      ExecImage image = MakeImage(argv, {"OPENBLAS_CORETYPE", kBlasMarkerEnv, kBlasSavedCoretypeEnv}, set);
+      for (auto& entry : OmpWaitPolicyEnv()) set.push_back(std::move(entry));
+      ExecImage image =
+          MakeImage(argv, {"OPENBLAS_CORETYPE", kBlasMarkerEnv, kBlasSavedCoretypeEnv, kOmpMarkerEnv}, set);
       Reexec(image);
       report.reason = absl::StrCat(decision.reason, " (restart failed: kept ", blas.corename, ")");
     }
+    EnsureOmpWaitPolicy(argv);  // no kernel restart (or it failed): restart for the wait policy alone
   }
   // The kernels this process keeps (no switch to undo if they fail).
   report.self_checked = true;

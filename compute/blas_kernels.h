@@ -19,6 +19,14 @@
 // `--blas-kernels=<value>` / `--blas-kernels <value>` on the command line
 // (the flag wins; mains that parse flags must accept it, see kBlasKernelsFlag).
 // Child processes inherit the marker: they self-check and do not switch again.
+//
+// OpenMP wait policy: libgomp reads OMP_WAIT_POLICY once, before main, and its
+// default lets idle threads spin; on a shared machine that costs ~5x. When
+// OMP_WAIT_POLICY is unset, the process restarts once with
+// OMP_WAIT_POLICY=passive and NMOE_OMP_REEXEC=passive (the marker), folded
+// into the kernel switch's restart when there is one (so at most one extra
+// image). A value the user set, even empty, is kept. This happens in every
+// mode, `off` included; the restarted image logs it.
 #pragma once
 
 #include <string>
@@ -35,6 +43,8 @@ inline constexpr char kBlasKernelsFlagHelp[] =
     "or a family name such as Haswell or SkylakeX (docs/compute.md)";
 inline constexpr char kBlasMarkerEnv[] = "NMOE_BLAS_REEXEC";
 inline constexpr char kBlasSavedCoretypeEnv[] = "NMOE_BLAS_SAVED_CORETYPE";
+inline constexpr char kOmpWaitPolicyEnv[] = "OMP_WAIT_POLICY";
+inline constexpr char kOmpMarkerEnv[] = "NMOE_OMP_REEXEC";
 
 struct BlasKernelOptions {
   GemmFn gemm;  // GEMM to self-check; empty = TorchFp32Gemm()
@@ -52,6 +62,10 @@ struct BlasKernelReport {
   std::string reason;
   bool self_checked = false;
   SelfCheckResult self_check;
+  // OMP_WAIT_POLICY in effect ("" = unset: the restart failed) and whether
+  // nmoe set it (this image is the restarted one).
+  std::string omp_wait_policy;
+  bool omp_wait_policy_set_by_nmoe = false;
 };
 
 // Returns only in the process that keeps running (it may execve first).

@@ -48,8 +48,9 @@ bool RunningFamily(const std::string& family) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::printf("start pid=%d marker=%s coretype=%s\n", static_cast<int>(getpid()), EnvOr("NMOE_BLAS_REEXEC"),
-              EnvOr("OPENBLAS_CORETYPE"));
+  std::printf("start pid=%d marker=%s coretype=%s omp=%s omp_marker=%s\n", static_cast<int>(getpid()),
+              EnvOr("NMOE_BLAS_REEXEC"), EnvOr("OPENBLAS_CORETYPE"), EnvOr("OMP_WAIT_POLICY"),
+              EnvOr("NMOE_OMP_REEXEC"));
   std::fflush(stdout);
 
   const std::string bad_for = FlagValue(argc, argv, "--bad-gemm-for");
@@ -84,11 +85,13 @@ int main(int argc, char** argv) {
   const nmoe::compute::BlasInfo blas = nmoe::compute::ProbeBlas();
   const auto best = nmoe::compute::BestOpenBlasFamily(nmoe::compute::DetectCpuFeatures());
   std::printf("result action=%s family=%s previous=%s corename=%s blas=%s self_checked=%d self_check=%s "
-              "rel_err=%.3g best=%s gemm_ran=%d gemm_rel_err=%.3g\n",
+              "rel_err=%.3g best=%s gemm_ran=%d gemm_rel_err=%.3g omp=%s omp_by_nmoe=%d omp_env=%s\n",
               report.action.c_str(), report.family.c_str(), report.previous.c_str(), blas.corename.c_str(),
               absl::StrReplaceAll(nmoe::compute::BlasKindName(blas.kind), {{" ", "_"}}).c_str(), report.self_checked ? 1 : 0,
               report.self_check.passed ? "passed" : "failed", report.self_check.max_rel_error,
-              best.value_or("-").c_str(), gemm_ran ? 1 : 0, std::sqrt(diff2 / ref2));
+              best.value_or("-").c_str(), gemm_ran ? 1 : 0, std::sqrt(diff2 / ref2),
+              report.omp_wait_policy.empty() ? "-" : report.omp_wait_policy.c_str(),
+              report.omp_wait_policy_set_by_nmoe ? 1 : 0, EnvOr("OMP_WAIT_POLICY"));
   std::printf("reason %s\n", report.reason.c_str());
   return 0;
 }

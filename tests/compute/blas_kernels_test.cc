@@ -34,11 +34,15 @@ struct ChildRun {
 };
 
 // Runs the child with inherited control variables removed, then `env` added.
-ChildRun RunChild(const std::vector<std::string>& env, const std::vector<std::string>& flags = {}) {
+// OMP_WAIT_POLICY is passive unless `omp_unset` (then nmoe sets it: one more image).
+ChildRun RunChild(const std::vector<std::string>& env, const std::vector<std::string>& flags = {},
+                  bool omp_unset = false) {
   testing::TempDir dir;
   std::vector<std::string> argv = {"/usr/bin/env",
                                    "-u", "OPENBLAS_CORETYPE", "-u", "NMOE_BLAS_KERNELS",
-                                   "-u", "NMOE_BLAS_REEXEC",  "-u", "NMOE_BLAS_SAVED_CORETYPE"};
+                                   "-u", "NMOE_BLAS_REEXEC",  "-u", "NMOE_BLAS_SAVED_CORETYPE",
+                                   "-u", "OMP_WAIT_POLICY",   "-u", "NMOE_OMP_REEXEC"};
+  if (!omp_unset) argv.push_back("OMP_WAIT_POLICY=passive");
   argv.insert(argv.end(), env.begin(), env.end());
   argv.push_back(testing::BuildPath("tests/compute/blas_kernels_child"));
   argv.insert(argv.end(), flags.begin(), flags.end());
@@ -229,6 +233,42 @@ TEST_F(BlasKernelsTest, UnsupportedForcedFamilyIsRefused) {
   ExpectHealthy(run);
   EXPECT_EQ(run.starts.size(), 1u) << run.log;
   EXPECT_THAT(run.reason, HasSubstr("needs more than this CPU offers"));
+}
+
+// OMP_WAIT_POLICY: libgomp reads it before main, so nmoe restarts once to set it.
+TEST_F(BlasKernelsTest, UnsetOmpWaitPolicyRestartsOnceAsPassive) {
+  ChildRun run = RunChild({"NMOE_BLAS_KERNELS=off"}, {}, /*omp_unset=*/true);
+  EXPECT_EQ(run.exit_code, 0) << run.log;
+  ASSERT_EQ(run.starts.size(), 2u) << run.log;
+  EXPECT_THAT(run.starts[0], HasSubstr("omp=- omp_marker=-"));
+  EXPECT_THAT(run.starts[1], HasSubstr("omp=passive omp_marker=passive"));
+  EXPECT_EQ(run.result["omp_env"], "passive") << run.log;
+  EXPECT_EQ(run.result["omp_by_nmoe"], "1");
+  EXPECT_THAT(run.log, HasSubstr("restarted with OMP_WAIT_POLICY=passive"));
+}
+
+TEST_F(BlasKernelsTest, UsersOmpWaitPolicyIsKept) {
+  ChildRun run = RunChild({"OMP_WAIT_POLICY=active", "NMOE_BLAS_KERNELS=off"}, {}, /*omp_unset=*/true);
+  ExpectHealthy(run);
+  EXPECT_EQ(run.result["omp_env"], "active");
+  EXPECT_EQ(run.result["omp_by_nmoe"], "0");
+  EXPECT_THAT(run.log, ::testing::Not(HasSubstr("restarted with OMP_WAIT_POLICY")));
+  EXPECT_EQ(run.starts.size(), 1u) << run.log;
+}
+
+// Auto mode: the wait policy rides on the kernel switch's restart when there is
+// one, else it costs one restart of its own.
+TEST_F(BlasKernelsTest, OmpWaitPolicyAddsAtMostOneImage) {
+  ChildRun run = RunChild({}, {}, /*omp_unset=*/true);
+  ExpectHealthy(run);
+  EXPECT_EQ(run.result["omp_env"], "passive") << run.log;
+  EXPECT_EQ(run.result["omp_by_nmoe"], "1");
+  EXPECT_EQ(run.starts.size(), 2u) << run.log;  // default: 1 (kept) or 2 (switched) images; passive: 2 either way
+  ChildRun forced = RunChild({}, {"--blas-kernels=" + forced_}, /*omp_unset=*/true);
+  ExpectHealthy(forced);
+  ASSERT_EQ(forced.starts.size(), 2u) << forced.log;  // one restart for both
+  EXPECT_THAT(forced.starts[1], HasSubstr("coretype=" + forced_ + " omp=passive omp_marker=passive"));
+  EXPECT_EQ(forced.result["corename"], forced_);
 }
 
 TEST(BlasKernelsReferenceTest, ReferenceBlasIsReportedAndLeftAlone) {
