@@ -132,6 +132,15 @@ class ControlPlane {
   // Cancels one job (a pipeline: also its unfinished stage jobs); `result` gets its new state.
   absl::Status CancelLocked(const std::string& job_id, const std::string& message, Touched& touched,
                             v1::Job* result);
+  // A gang rank reported PEER_LOST (its collective failed: a peer died). Its
+  // worker is released at once, but the attempt stays up until the lost worker
+  // is identified -- declared lost (WORKER_LOST naming it), or another rank
+  // fails -- or for one lease_ttl, or until every rank has reported PEER_LOST;
+  // then it ends with reason PEER_LOST. control_plane_gangs.cc.
+  absl::Status DeferPeerLoss(WorkerEntry& worker, const std::string& task_id, const std::string& message,
+                             Touched& touched);
+  // Ends attempts whose PEER_LOST wait is over (Tick()).
+  void EndOverduePeerLosses(absl::Time now, Touched& touched);
   // A revoked slot of a CANCELLING job was given up: CANCELLED once none is held.
   absl::Status ReleaseCancelledSlot(const std::string& task_id, Touched& touched);
   absl::StatusOr<WorkerEntry*> FindWorker(const std::string& worker_id);
@@ -161,6 +170,14 @@ class ControlPlane {
   std::set<std::string> queue_;                           // jobs with a free slot, FIFO by id
   std::map<std::string, WorkerEntry> workers_;
   std::array<int64_t, v1::JobState_ARRAYSIZE> jobs_by_state_{};
+  struct PeerLoss {
+    uint32_t attempt = 0;
+    absl::Time deadline;
+    std::string message;      // the first report's, naming its worker and rank
+    std::set<uint32_t> ranks; // ranks that reported PEER_LOST
+  };
+  std::map<std::string, PeerLoss> peer_losses_;  // by job id; in memory only (a restart forgets them:
+                                                 // the lost worker is then declared lost after lease_ttl)
 };
 
 // "<job>/a<attempt>/r<rank>" and back. Parse fails on any other shape.

@@ -277,6 +277,12 @@ absl::Status ControlPlane::FailTask(const v1::FailTaskRequest& request) {
     if (w->revoked.erase(request.task_id())) return ReleaseCancelledSlot(request.task_id(), touched);
     NMOE_ASSIGN_OR_RETURN(v1::Job * current, HeldJob(*w, request.task_id()));
     const std::string job_id = current->id();
+    if (request.reason() == "PEER_LOST" && request.retryable() && !request.preempted() &&
+        current->worker_ids_size() > 1 &&
+        (current->state() == v1::JOB_STATE_SCHEDULED || current->state() == v1::JOB_STATE_RUNNING)) {
+      return DeferPeerLoss(*w, request.task_id(), absl::StrCat("worker ", Describe(w->worker), ": ", request.message()),
+                           touched);
+    }
     w->worker.clear_task_id();
     w->worker.set_state(v1::WORKER_STATE_IDLE);
     NMOE_RETURN_IF_ERROR(EndAttempt(job_id, request.reason(),
@@ -290,6 +296,7 @@ absl::Status ControlPlane::FailTask(const v1::FailTaskRequest& request) {
 
 absl::Status ControlPlane::EndAttempt(const std::string& job_id, const std::string& reason, const std::string& message,
                                       bool retryable, Touched& touched, bool preempted) {
+  peer_losses_.erase(job_id);
   v1::Job job = jobs_.at(job_id);
   // Every other slot holder must stop; the slots themselves are gone.
   for (int rank = 0; rank < job.worker_ids_size(); ++rank) {
@@ -407,6 +414,7 @@ void ControlPlane::Tick() {
         }
       }
     }
+    EndOverduePeerLosses(now, touched);
     RefreshWorkerGauges();
     rendezvous_.Expire(now);
     return absl::OkStatus();

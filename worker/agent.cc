@@ -236,7 +236,8 @@ Agent::Outcome Agent::DecideOutcome() const {
     o.preempted = o.retryable = true;
     o.metric = "preempted";
   } else {
-    o.reason = absl::StatusCodeToString(s.code());
+    o.reason = FailReason(s);
+    if (o.reason.empty()) o.reason = absl::StatusCodeToString(s.code());
     o.retryable = !IsPermanent(s.code());
     o.metric = "failed";
   }

@@ -19,6 +19,11 @@ struct GangOptions {
   absl::Duration collective_timeout = absl::Minutes(5);   // bounds every collective
 };
 
+// The FailTask reason of a rank whose collective failed (a peer died or went
+// silent): the coordinator then waits up to a lease TTL for the lost worker to
+// be declared lost, so the attempt ends naming it (WORKER_LOST), not the survivor.
+inline constexpr char kPeerLostReason[] = "PEER_LOST";
+
 // `client` must outlive the returned task. A failure to form the communicator is
 // UNAVAILABLE (retryable): the attempt restarts within the job's budget.
 std::unique_ptr<Task> NewGangTask(const v1::Task& task, std::unique_ptr<Task> inner, const cli::Client& client,

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace nmoe::worker {
@@ -17,7 +18,19 @@ std::string WithoutBacktrace(const char* what) {
   return text;
 }
 
+constexpr char kFailReasonUrl[] = "type.nmoe.dev/FailTask.reason";
+
 }  // namespace
+
+absl::Status WithFailReason(absl::Status status, const std::string& reason) {
+  if (!status.ok()) status.SetPayload(kFailReasonUrl, absl::Cord(reason));
+  return status;
+}
+
+std::string FailReason(const absl::Status& status) {
+  const auto reason = status.GetPayload(kFailReasonUrl);  // absl::optional (not std:: in Debian's abseil)
+  return reason ? std::string(*reason) : std::string();
+}
 
 RunningTask::RunningTask(v1::Task task, std::unique_ptr<Task> impl, std::filesystem::path work_dir,
                          std::unique_ptr<ResultSink> results, std::function<void()> on_done,

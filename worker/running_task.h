@@ -22,6 +22,12 @@
 
 namespace nmoe::worker {
 
+// A task may name the FailTask reason its failure is reported with (default:
+// the status code's name) by attaching it to its status: WithFailReason(s,
+// "PEER_LOST"). FailReason() returns it, or "" when none is attached.
+absl::Status WithFailReason(absl::Status status, const std::string& reason);
+std::string FailReason(const absl::Status& status);
+
 class RunningTask {
  public:
   struct Report {

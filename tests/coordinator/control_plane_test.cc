@@ -416,5 +416,112 @@ TEST_F(ControlPlaneTest, UnknownWorkerMustRegisterAgain) {
   EXPECT_EQ(cp_->Heartbeat(request).status().code(), absl::StatusCode::kNotFound);
 }
 
+// A gang rank whose collective failed reports PEER_LOST: the attempt waits for
+// the lost worker to be identified, so the restart names it, not the survivor.
+class PeerLostTest : public ControlPlaneTest {
+ protected:
+  absl::Status PeerLost(const std::string& worker, const std::string& task) {
+    v1::FailTaskRequest fail;
+    fail.set_worker_id(worker);
+    fail.set_task_id(task);
+    fail.set_reason("PEER_LOST");
+    fail.set_message("connection closed by peer");
+    fail.set_retryable(true);
+    return cp_->FailTask(fail);
+  }
+  std::string LogText(const std::string& job) {
+    v1::ListJobEventsRequest request;
+    request.set_job_id(job);
+    std::string text;
+    auto events = cp_->ListJobEvents(request);  // bound: a range-for over a temporary's member dangles
+    EXPECT_TRUE(events.ok()) << events.status();
+    for (const auto& e : events->events()) {
+      if (e.has_log()) text += e.log().text() + "\n";
+    }
+    return text;
+  }
+};
+
+TEST_F(PeerLostTest, TheAttemptEndsNamingTheLostWorker) {
+  const std::string id = Submit(ProfileSpec(2));
+  const std::string w1 = Register("a"), w2 = Register("b");
+  v1::Task t1 = Lease(w1), t2 = Lease(w2);
+  ASSERT_TRUE(PeerLost(w1, t1.id()).ok());
+  // Still running: w2 has not been declared lost yet; w1 is free but gets no slot of this attempt.
+  EXPECT_EQ(State(id), v1::JOB_STATE_RUNNING);
+  EXPECT_THAT(LogText(id), ::testing::HasSubstr("its gang lost a peer (worker " + w1));
+  EXPECT_FALSE(Lease(w1).has_spec());
+  EXPECT_TRUE(Beat(w1, {}).revoked_task_ids().empty());
+  clock_.Advance(options_.lease_ttl + absl::Seconds(1));
+  Beat(w1, {});
+  cp_->Tick();
+  auto job = cp_->GetJob(id);
+  EXPECT_EQ(job->state(), v1::JOB_STATE_RETRYING);
+  EXPECT_EQ(job->last_transition().reason(), "WORKER_LOST");
+  EXPECT_THAT(job->last_transition().message(), ::testing::HasSubstr(w2));
+  EXPECT_EQ(job->restarts_used(), 1u);
+  EXPECT_EQ(Lease(w1).attempt(), 2u);
+}
+
+TEST_F(PeerLostTest, AnotherRanksOwnFailureEndsItAtOnce) {
+  const std::string id = Submit(ProfileSpec(2));
+  const std::string w1 = Register("a"), w2 = Register("b");
+  v1::Task t1 = Lease(w1), t2 = Lease(w2);
+  ASSERT_TRUE(PeerLost(w1, t1.id()).ok());
+  v1::FailTaskRequest fail;
+  fail.set_worker_id(w2);
+  fail.set_task_id(t2.id());
+  fail.set_reason("RESOURCE_EXHAUSTED");
+  fail.set_message("out of memory");
+  fail.set_retryable(true);
+  ASSERT_TRUE(cp_->FailTask(fail).ok());
+  auto job = cp_->GetJob(id);
+  EXPECT_EQ(job->state(), v1::JOB_STATE_RETRYING);
+  EXPECT_EQ(job->last_transition().reason(), "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(job->last_transition().message(), ::testing::HasSubstr(w2));
+  // The pending peer loss went with the attempt: nothing ends attempt 2 later.
+  clock_.Advance(options_.lease_ttl + absl::Seconds(1));
+  Beat(w1, {});
+  Beat(w2, {});
+  cp_->Tick();
+  EXPECT_EQ(cp_->GetJob(id)->attempt(), 2u);
+  EXPECT_EQ(cp_->GetJob(id)->restarts_used(), 1u);
+}
+
+TEST_F(PeerLostTest, WithNobodyLostItEndsAfterTheLeaseTtl) {
+  const std::string id = Submit(ProfileSpec(2));
+  const std::string w1 = Register("a"), w2 = Register("b");
+  v1::Task t1 = Lease(w1), t2 = Lease(w2);
+  ASSERT_TRUE(PeerLost(w1, t1.id()).ok());
+  clock_.Advance(options_.lease_ttl / 2);
+  Beat(w1, {});
+  Beat(w2, {t2.id()});
+  cp_->Tick();
+  EXPECT_EQ(State(id), v1::JOB_STATE_RUNNING);
+  clock_.Advance(options_.lease_ttl / 2 + absl::Seconds(1));
+  Beat(w1, {});
+  Beat(w2, {t2.id()});
+  cp_->Tick();
+  auto job = cp_->GetJob(id);
+  EXPECT_EQ(job->state(), v1::JOB_STATE_RETRYING);
+  EXPECT_EQ(job->last_transition().reason(), "PEER_LOST");
+  EXPECT_THAT(job->last_transition().message(), ::testing::HasSubstr(w1));
+  EXPECT_THAT(Beat(w2, {t2.id()}).revoked_task_ids(), ElementsAre(t2.id()));
+}
+
+TEST_F(PeerLostTest, EveryRankReportingItEndsAtOnce) {
+  v1::JobSpec spec = ProfileSpec(2);
+  spec.set_max_restarts(0);
+  const std::string id = Submit(spec);
+  const std::string w1 = Register("a"), w2 = Register("b");
+  v1::Task t1 = Lease(w1), t2 = Lease(w2);
+  ASSERT_TRUE(PeerLost(w1, t1.id()).ok());
+  ASSERT_TRUE(PeerLost(w2, t2.id()).ok());
+  auto job = cp_->GetJob(id);
+  EXPECT_EQ(job->state(), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(job->last_transition().reason(), "PEER_LOST");
+  EXPECT_THAT(job->last_transition().message(), ::testing::HasSubstr("every rank of the gang reported a lost peer"));
+}
+
 }  // namespace
 }  // namespace nmoe::coordinator

@@ -25,6 +25,7 @@
 #include "tests/support/http_get.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/worker/worker_e2e.h"
 
 namespace nmoe {
 namespace {
@@ -32,134 +33,22 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr char kToken[] = "worker-e2e-token";
+using testing::PretrainJobOptions;
+using testing::PretrainJobYaml;
 
-std::string SourceDir() {
-  const char* dir = std::getenv("NMOE_SOURCE_DIR");
-  return dir != nullptr ? dir : ".";
-}
-
-// The tiny preset on two languages of the sample corpus; `output` is relative
-// (it resolves under the worker's --work-dir). `corpus_dir` may be overridden
-// to make the job fail.
+// The tiny preset on two languages of the sample corpus (tests/worker/worker_e2e.h).
 std::string PretrainJob(const std::string& name, const std::string& output, int steps,
                         const std::string& corpus_dir = "", int workers = 1) {
-  const std::string corpus = corpus_dir.empty() ? absl::StrCat(SourceDir(), "/tests/data/corpus") : corpus_dir;
-  return absl::StrCat("name: ", name, "\nresources: {dtype: COMPUTE_DTYPE_FP32, num_workers: ", workers,
-                      "}\npretrain:\n  preset: tiny\n",
-                      "  tokenizer_vocab_size: 512\n  stage:\n    corpora:\n",
-                      "      - {language: en, paths: [", corpus, "/en/train.txt]}\n",
-                      "      - {language: de, paths: [", corpus, "/de/train.txt]}\n",
-                      "    sequence_length: 32\n    steps: ", steps,
-                      "\n    batch_sequences: 4\n    learning_rate: 3.0e-3\n    warmup_steps: 2\n"
-                      "  heldout:\n    - {language: en, paths: [", corpus, "/en/validation.txt]}\n",
-                      "  output_path: ", output, "\n  checkpoint_interval_steps: 1000\n  seed: 3\n");
+  PretrainJobOptions o;
+  o.name = name;
+  o.output = output;
+  o.steps = steps;
+  o.corpus_dir = corpus_dir;
+  o.workers = workers;
+  return PretrainJobYaml(o);
 }
 
-class NmoeWorkerTest : public ::testing::Test {
- protected:
-  void SetUp() override { std::ofstream(dir_.file("tokens")) << kToken << "\n"; }
-
-  // Starts nmoe-coordinator on the test's database; `port` 0 = any free port,
-  // else that port (a restart keeps the workers' address).
-  void StartCoordinator(int port = 0) {
-    fs::remove(dir_.file("port"));
-    auto child = testing::ChildProcess::Start(
-        {testing::BuildPath("coordinator/nmoe-coordinator"), "--data-dir", dir_.file("db"), "--listen",
-         absl::StrCat("127.0.0.1:", port), "--port-file", dir_.file("port"), "--token-file", dir_.file("tokens"),
-         "--heartbeat-interval", "0.2", "--lease-ttl", "10"},
-        dir_.file("coordinator.log"));
-    ASSERT_TRUE(child.ok()) << child.status();
-    coordinator_ = std::make_unique<testing::ChildProcess>(std::move(*child));
-    auto lines = testing::WaitForFileLines(dir_.file("port"), 1, absl::Seconds(30));
-    ASSERT_TRUE(lines.ok()) << lines.status() << "\n" << ::nmoe::testing::ReadWholeFile(dir_.file("coordinator.log"));
-    port_ = std::stoi((*lines)[0]);
-    cli::ConnectionOptions connection;
-    connection.address = absl::StrCat("127.0.0.1:", port_);
-    connection.token = kToken;
-    connection.timeout = absl::Seconds(5);
-    client_ = cli::Client::Create(connection);
-  }
-
-  testing::ChildProcess StartWorker(const std::string& name, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {testing::BuildPath("worker/nmoe-worker"),
-                                     "--coordinator", absl::StrCat("127.0.0.1:", port_),
-                                     "--token-file", dir_.file("tokens"),
-                                     "--threads", "1",
-                                     "--work-dir", dir_.path().string(),
-                                     "--name", name,
-                                     "--report-interval", "0.2"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto child = testing::ChildProcess::Start(argv, WorkerLog(name));
-    EXPECT_TRUE(child.ok()) << child.status();
-    return std::move(*child);
-  }
-  std::string WorkerLog(const std::string& name) { return dir_.file(name + ".log"); }
-
-  std::string Submit(const std::string& yaml) {
-    const std::string path = dir_.file("job" + std::to_string(++jobs_) + ".yaml");
-    std::ofstream(path) << yaml;
-    auto spec = cli::ReadJobFile(path);
-    EXPECT_TRUE(spec.ok()) << spec.status();
-    v1::SubmitJobRequest request;
-    *request.mutable_spec() = *spec;
-    auto response = client_->Call(client_->jobs(), &v1::JobService::Stub::SubmitJob, request);
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? response->job().id() : "";
-  }
-
-  // Polls the job until `done` holds (calls that fail, e.g. while the
-  // coordinator restarts, are retried). The last job seen on timeout.
-  v1::Job WaitFor(const std::string& id, const std::function<bool(const v1::Job&)>& done,
-                  absl::Duration timeout = absl::Seconds(120)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    v1::Job last;
-    v1::GetJobRequest request;
-    request.set_job_id(id);
-    while (absl::Now() < deadline) {
-      auto job = client_->Call(client_->jobs(), &v1::JobService::Stub::GetJob, request);
-      if (job.ok()) {
-        last = *job;
-        if (done(last)) return last;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "timed out waiting for job " << id << ": " << last.ShortDebugString();
-    return last;
-  }
-  v1::Job WaitForState(const std::string& id, v1::JobState state) {
-    return WaitFor(id, [state](const v1::Job& j) { return j.state() == state; });
-  }
-
-  std::vector<v1::JobEvent> Events(const std::string& id) {
-    std::vector<v1::JobEvent> events;
-    v1::ListJobEventsRequest request;
-    request.set_job_id(id);
-    request.set_page_size(1000);
-    while (true) {
-      auto page = client_->Call(client_->jobs(), &v1::JobService::Stub::ListJobEvents, request);
-      EXPECT_TRUE(page.ok()) << page.status();
-      if (!page.ok()) break;
-      events.insert(events.end(), page->events().begin(), page->events().end());
-      if (page->next_seq() == 0) break;
-      request.set_from_seq(page->next_seq());
-    }
-    return events;
-  }
-  std::string LogText(const std::vector<v1::JobEvent>& events) {
-    std::string text;
-    for (const auto& e : events) {
-      if (e.has_log()) absl::StrAppend(&text, e.log().text(), "\n");
-    }
-    return text;
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ChildProcess> coordinator_;
-  int port_ = 0;
-  std::unique_ptr<cli::Client> client_;
-  int jobs_ = 0;
-};
+class NmoeWorkerTest : public testing::WorkerE2eTest {};
 
 TEST_F(NmoeWorkerTest, FailsABadJobThenRunsAGoodOneThenACancelledOne) {
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
@@ -218,23 +107,45 @@ TEST_F(NmoeWorkerTest, FailsABadJobThenRunsAGoodOneThenACancelledOne) {
 TEST_F(NmoeWorkerTest, CoordinatorKilledAndRestartedMidTask) {
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
   const int port = port_;
-  // No --metrics-port: the worker's metrics endpoint fails to start (CivetWeb returns
-  // no context in the worker process; the coordinator's works) -- open in issue 4.
-  testing::ChildProcess worker = StartWorker("w1", {});
+  testing::ChildProcess worker = StartWorker("w1", {"--metrics-port", "0"});
+  const int metrics_port = WorkerMetricsPort("w1");
+  ASSERT_GT(metrics_port, 0);
   const std::string id = Submit(PretrainJob("survivor", "runs/survivor", 150));
   WaitFor(id, [](const v1::Job& j) { return j.progress().unit() == "steps" && j.progress().done() >= 3; });
+  auto busy = testing::HttpGet(metrics_port, "/metrics");
+  ASSERT_TRUE(busy.ok()) << busy.status();
+  EXPECT_EQ(testing::MetricValue(*busy, "nmoe_worker_busy"), 1) << *busy;
+  EXPECT_EQ(testing::MetricValue(*busy, "nmoe_worker_reconnects_total"), 0) << *busy;
   coordinator_->Kill(SIGKILL);
   ASSERT_EQ(*coordinator_->Wait(absl::Seconds(10)), 128 + SIGKILL);
   // The worker notices at its next heartbeat and keeps training meanwhile.
   for (int i = 0; i < 200 && ::nmoe::testing::ReadWholeFile(WorkerLog("w1")).find("lost the coordinator") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  ASSERT_NO_FATAL_FAILURE(StartCoordinator(port));
+  testing::CoordinatorFlags flags;
+  flags.port = port;
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator(flags));
   const v1::Job job = WaitForState(id, v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(job.progress().done(), 150u);
   const std::string log = ::nmoe::testing::ReadWholeFile(WorkerLog("w1"));
   EXPECT_THAT(log, HasSubstr("lost the coordinator"));
   EXPECT_THAT(log, HasSubstr("registered again as"));
+  // The worker's own endpoint saw it all: one reconnect, one task succeeded, idle again.
+  std::string body;
+  for (int i = 0; i < 100; ++i) {  // the outcome is counted right after CompleteTask returns
+    auto scrape = testing::HttpGet(metrics_port, "/metrics");
+    ASSERT_TRUE(scrape.ok()) << scrape.status();
+    body = *scrape;
+    if (testing::MetricValue(body, "nmoe_worker_tasks_total{outcome=\"succeeded\"}") == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GE(testing::MetricValue(body, "nmoe_worker_reconnects_total"), 1) << body;
+  EXPECT_EQ(testing::MetricValue(body, "nmoe_worker_tasks_total{outcome=\"succeeded\"}"), 1) << body;
+  EXPECT_EQ(testing::MetricValue(body, "nmoe_worker_tasks_total{outcome=\"failed\"}"), 0) << body;
+  EXPECT_EQ(testing::MetricValue(body, "nmoe_worker_busy"), 0) << body;
+  EXPECT_THAT(body, ::testing::ContainsRegex("nmoe_build_info\\{component=\"worker\",git_commit=\"[^\"]+\","
+                                            "version=\"[^\"]+\"\\} 1"))
+      << body;
 }
 
 // Issue 4's gang: a job of 2 workers runs as ranks 0 and 1 of one Gloo communicator
