@@ -1,5 +1,8 @@
 // plan show PLAN, plan list [--job JOB], and neurons --job J --language L
-// [--layer N] [--component C] [--criterion ap|lape] [--selected] [--top N].
+// [--layer N] [--component C] [--criterion ap|lape] [--selected] [--top N]
+// [--limit N | --all]. Every command prints a table, or with the global -o csv / -o json
+// / -o yaml an export: neurons as CSV (one row per neuron, full precision) or as the
+// QueryNeuronsResponse JSON ({"neurons": [...]}).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -108,8 +111,8 @@ absl::StatusOr<nmoe::v1::QueryNeuronsRequest> NeuronRequest(const NeuronFlags& f
     if (!c.ok()) return UsageError("--criterion: " + std::string(c.status().message()));
     request.set_criterion(*c);
   }
-  if (flags.top > 0 && !flags.selected) return UsageError("--top needs --selected");
-  request.set_selected_only(flags.selected);
+  // --top N is the language's first N selected neurons: it implies --selected.
+  request.set_selected_only(flags.selected || flags.top > 0);
   request.set_top_n(flags.top);
   return request;
 }
@@ -178,7 +181,7 @@ void AddResultsCommands(CLI::App& root, CommandTable& table) {
       "Only this component: " + ShortEnumNameList(nmoe::v1::Component_descriptor()));
   neurons->add_option("--criterion", flags->criterion, "ap (default) or lape");
   neurons->add_flag("--selected", flags->selected, "Only the language's selected neurons, by rank");
-  neurons->add_option("--top", flags->top, "With --selected: the first N by rank");
+  neurons->add_option("--top", flags->top, "The first N selected neurons by rank (implies --selected)");
   neurons->add_option("--limit", flags->limit, "At most this many rows")->capture_default_str();
   neurons->add_flag("--all", flags->all, "All rows (no --limit)");
   table.Add(neurons, [flags, neurons](Session& session) {

@@ -49,7 +49,7 @@ v1::Plan MakePlan(const std::string& job_id, const v1::JobSpec& spec, std::vecto
   uint64_t added = 0;
   for (uint32_t n : experts) {
     plan.add_experts_per_layer(n);
-    if (n >= 2) total += n;
+    total += n;  // Plan.total_experts counts every layer (a dense layer is 1)
     added += uint64_t{n - 1} * 3 * 896 * 4864;
   }
   plan.set_total_experts(total);
@@ -91,7 +91,7 @@ TEST_F(NmoectlTest, WorkersVersionAndPlans) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Strategy:         neuron-guided\n"));
   EXPECT_THAT(r.out, HasSubstr("Profile job:      " + profile + "\n"));
-  EXPECT_THAT(r.out, HasSubstr("Total experts:    9\n"));
+  EXPECT_THAT(r.out, HasSubstr("Total experts:    10\n"));
   EXPECT_THAT(r.out, HasSubstr("Added parameters: 91.5M\n"));
   EXPECT_THAT(r.out,
               HasSubstr("LAYER   EXPERTS   SCORE\n0       1         0.02\n1       3         0.31\n"
@@ -192,6 +192,17 @@ TEST_F(NmoectlTest, NeuronsCsvFollowsPages) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 6);
   EXPECT_THAT(r.err, HasSubstr("showing the first 5 neurons"));
   EXPECT_EQ(Run({"neurons", "--job", "j", "--language", "el", "--component", "mlp"}).code, 2);
+
+  // JSON export; --top implies --selected.
+  r = Run({"neurons", "--job", job, "--language", "el", "--criterion", "lape", "--top", "3", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  ASSERT_EQ(json["neurons"].size(), 3u) << r.out;
+  EXPECT_EQ(json["neurons"][0]["rank"], 1);
+  EXPECT_EQ(json["neurons"][0]["layer"], 1);
+  EXPECT_EQ(json["neurons"][0]["index"], 1037);
+  EXPECT_EQ(json["neurons"][2]["rank"], 3);
+  EXPECT_EQ(json["neurons"][2]["component"], "COMPONENT_UP_PROJ");
 }
 
 }  // namespace
