@@ -35,7 +35,8 @@ bool Ready(const std::vector<v1::PipelineStage>& stages, const v1::PipelineStage
 }
 
 // The pipeline's progress: a running stage's progress (the first in stage order
-// that reports any), with the count of finished stages among the metrics.
+// that reports any) under "[done/total] <stage>: ", with the counts of stages
+// among the metrics.
 v1::Progress PipelineProgress(const std::vector<v1::PipelineStage>& stages,
                               const std::map<std::string, v1::Job>& children) {
   v1::Progress progress;
@@ -52,8 +53,13 @@ v1::Progress PipelineProgress(const std::vector<v1::PipelineStage>& stages,
     }
   }
   if (progress.stage().empty()) {
-    progress.set_stage(running.empty() ? "waiting" : StrCat(running.front(), ": waiting for a worker"));
+    if (done == stages.size()) {
+      progress.set_stage("report");
+    } else {
+      progress.set_stage(running.empty() ? "waiting" : StrCat(running.front(), ": waiting for workers"));
+    }
   }
+  progress.set_stage(StrCat("[", done, "/", stages.size(), "] ", progress.stage()));
   (*progress.mutable_metrics())["stages_done"] = static_cast<double>(done);
   (*progress.mutable_metrics())["stages_total"] = static_cast<double>(stages.size());
   (*progress.mutable_metrics())["stages_running"] = static_cast<double>(running.size());

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# README command (1): the embedded default. Installs what is missing, builds,
-# starts a coordinator on a local data folder (.nmoe/), and drives a job
-# through nmoectl: submit, watch, list. Services are stopped at the end.
-# Then it fetches the multilingual corpus (LibreOffice help, 11 languages, from
-# Debian's archive) and trains a tiny base model on it in this process
-# (nmoe-run), printing held-out perplexity per language.
+# README command (1): the embedded default, the whole method on one machine.
+# Installs what is missing, builds, fetches the multilingual corpus (LibreOffice
+# help from Debian's archive), starts a coordinator on a local data folder
+# (.nmoe/db) and two CPU workers, and runs the pipeline of
+# examples/jobs/pipeline-tiny.yaml: pretrain a tiny base model -> profile ->
+# allocate (neuron-guided, layer-similarity, uniform) -> train stage 1 and 2 per
+# plan -> evaluate -> re-profile -> report. Prints the comparison table and where
+# the report is; stops the services at the end (also on Ctrl-C).
 #
-# Until the worker and pipeline land, no worker runs coordinator jobs: the first
-# part shows the control plane (submission, watching, cancellation, listing).
-# Re-running reuses the build, the corpus and the trained model.
+# Re-running reuses the build, the corpus and every finished stage: the pipeline
+# is submitted with an idempotency key derived from its file, so a finished run
+# only prints its report again, and an interrupted one continues.
+#   NMOE_PIPELINE=examples/jobs/other.yaml scripts/demo.sh   runs another pipeline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # OpenMP threads that wait passively: with the default spin-waiting, a 2-thread
@@ -17,16 +20,28 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 scripts/install-deps.sh
 scripts/build.sh
 bin=${NMOE_BUILD_DIR:-build}
+pipeline_file=${NMOE_PIPELINE:-examples/jobs/pipeline-tiny.yaml}
 state=.nmoe
+workers=2
 mkdir -p "$state"
 [ -f "$state/token" ] || (head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$state/token")
 chmod 600 "$state/token"
-rm -f "$state/port"
 
+echo "== corpus: LibreOffice help in 11 languages, from Debian's archive =="
+"$bin/data/nmoe-data" fetch-corpus
+ln -sfn "${NMOE_CACHE_DIR:-$HOME/.cache/nmoe}/corpus/libreoffice-help" "$state/corpus"
+
+pids=()
+stop_services() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_services EXIT
+
+rm -f "$state/port"
 "$bin/coordinator/nmoe-coordinator" --data-dir "$state/db" --listen 127.0.0.1:0 --port-file "$state/port" \
-  --metrics-listen 127.0.0.1:0 --token-file "$state/token" >"$state/coordinator.log" 2>&1 &
-coordinator=$!
-trap 'kill -TERM $coordinator 2>/dev/null; wait $coordinator 2>/dev/null || true' EXIT
+  --metrics-listen 127.0.0.1:0 --token-file "$state/token" >>"$state/coordinator.log" 2>&1 &
+pids+=($!)
 for _ in $(seq 100); do [ -s "$state/port" ] && break; sleep 0.1; done
 [ -s "$state/port" ] || { echo "coordinator did not start; see $state/coordinator.log"; exit 1; }
 export NMOE_ADDRESS="127.0.0.1:$(sed -n 1p "$state/port")" NMOE_TOKEN_FILE="$state/token"
@@ -34,25 +49,43 @@ metrics_port=$(sed -n 2p "$state/port")
 ctl="$bin/cli/nmoectl"
 echo "coordinator at $NMOE_ADDRESS (metrics: http://127.0.0.1:$metrics_port/metrics, data: $state/db)"
 
-set -x
-"$ctl" health
-"$ctl" version
-job=$("$ctl" submit -f examples/jobs/profile.yaml --idempotency-key "demo-$(date +%s)")
-"$ctl" get "$job"
-# No worker is running yet: watch shows the job waiting, then its cancellation.
-( sleep 2; "$ctl" cancel "$job" --reason "demo: no workers yet" ) &
-"$ctl" watch "$job" || [ $? -eq 3 ]   # 3 = the job ended CANCELLED
-"$ctl" events "$job"
-"$ctl" list
-set +x
-echo "metrics sample:"; curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^nmoe_jobs' || true
-kill -TERM $coordinator; wait $coordinator 2>/dev/null || true
-trap - EXIT
-echo "coordinator stopped (its data stays in $state/db)"
+# One worker per core, one intra-op thread each; relative paths resolve in $state.
+for i in $(seq "$workers"); do
+  "$bin/worker/nmoe-worker" --work-dir "$state" --threads 1 --workers-per-host "$workers" --name "cpu-$i" \
+    --advertise-host 127.0.0.1 >>"$state/worker-$i.log" 2>&1 &
+  pids+=($!)
+done
+for _ in $(seq 150); do
+  [ "$("$ctl" workers -o json | grep -c '"WORKER_STATE_IDLE"\|"WORKER_STATE_BUSY"')" -ge "$workers" ] && break
+  sleep 0.2
+done
+"$ctl" workers
 
-echo "== corpus: LibreOffice help in 11 languages, from Debian's archive =="
-"$bin/data/nmoe-data" fetch-corpus
-ln -sfn "${NMOE_CACHE_DIR:-$HOME/.cache/nmoe}/corpus/libreoffice-help" "$state/corpus"
-echo "== a tiny base model on en es zh de fr ru ja (examples/jobs/pretrain-tiny.yaml) =="
-"$bin/worker/nmoe-run" examples/jobs/pretrain-tiny.yaml --work-dir "$state"
-echo "model (Hugging Face layout): $state/runs/base-tiny; held-out perplexity: $state/runs/base-tiny/eval.json"
+# Same file, same key: a re-run finds the job it submitted before. A run that
+# failed or was cancelled is submitted again under a new key; its finished
+# stages' outputs on disk are reused by the new stage jobs.
+key="demo-$(sha256sum "$pipeline_file" | cut -c1-16)"
+job=$("$ctl" submit -f "$pipeline_file" --idempotency-key "$key")
+state_now=$("$ctl" get "$job" -o json | sed -n 's/.*"state": *"\([A-Z_]*\)".*/\1/p' | head -1)
+if [ "$state_now" = "JOB_STATE_FAILED" ] || [ "$state_now" = "JOB_STATE_CANCELLED" ]; then
+  echo "the previous run $job ended $state_now; submitting again"
+  job=$("$ctl" submit -f "$pipeline_file" --idempotency-key "$key-$(date +%s)")
+fi
+echo "pipeline job: $job (follow it from another shell: NMOE_ADDRESS=$NMOE_ADDRESS NMOE_TOKEN_FILE=$state/token $ctl watch $job)"
+status=0
+"$ctl" watch "$job" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "the pipeline did not succeed (exit $status):"
+  "$ctl" get "$job" || true
+  echo "logs: $state/coordinator.log $state/worker-*.log"
+  exit "$status"
+fi
+
+report_dir="$state/report"
+"$ctl" report "$job" --dir "$report_dir" >/dev/null
+echo
+sed -n '/^## Held-out perplexity/,/^!\[perplexity\]/p' "$report_dir/report.md" | grep -v '^!\['
+echo "full report: $report_dir/report.md (figures: $report_dir/*.svg); again with: nmoectl report $job"
+stop_services
+trap - EXIT
+echo "coordinator and workers stopped (data stays in $state/db; models in $state/runs)"

@@ -183,6 +183,7 @@ TEST_F(PipelineDriverTest, RunsEveryStageInDependencyOrderAndStoresTheReport) {
   const v1::Job job = Job(id);
   ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.last_transition().message();
   EXPECT_EQ(job.last_transition().reason(), "REPORT_READY");
+  EXPECT_EQ(job.progress().stage(), "[15/15] report");
   // One worker takes stages one at a time, in stage order among the ready ones.
   EXPECT_THAT(leased, ElementsAre("pretrain", "profile", "evaluate/base", "allocate/neuron-guided",
                                   "allocate/layer-similarity", "allocate/uniform", "train/neuron-guided",
@@ -282,6 +283,7 @@ TEST_F(PipelineDriverTest, ASubmittedButUnrecordedStageIsFoundAgainByItsKey) {
   const std::string id = Submit(PipelineSpec());
   driver_->Step();
   const v1::Job job = Job(id);
+  EXPECT_EQ(job.progress().stage(), "[0/15] pretrain: waiting for workers");
   ASSERT_EQ(job.stages(0).name(), "pretrain");
   const std::string pretrain_job = job.stages(0).job_id();
   ASSERT_FALSE(pretrain_job.empty());
