@@ -218,7 +218,12 @@ absl::StatusOr<v1::ReportProgressResponse> ControlPlane::ReportProgress(const v1
     NMOE_ASSIGN_OR_RETURN(v1::Job * current, HeldJob(*w, request.task_id()));
     v1::Job job = *current;
     std::vector<v1::JobEvent> events;
-    if (request.has_progress()) {
+    // A gang's ranks all report; rank 0 speaks for the job (the others' progress
+    // would interleave near-duplicates). Logs come from every rank.
+    std::string job_id;
+    uint32_t attempt = 0, rank = 0;
+    ParseTaskId(request.task_id(), &job_id, &attempt, &rank);
+    if (request.has_progress() && rank == 0) {
       *job.mutable_progress() = request.progress();
       v1::JobEvent event = NewEvent(job);
       *event.mutable_progress() = request.progress();

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "storage/memory_store.h"
 #include "tests/coordinator/test_specs.h"
 
@@ -340,6 +341,32 @@ TEST_F(ControlPlaneTest, ProgressIsRecordedAsEventsAndOnTheJob) {
   EXPECT_TRUE(tail->events(0).has_progress());
   EXPECT_EQ(tail->events(1).log().text(), "loaded model");
   EXPECT_EQ(tail->events(1).log().worker_id(), w);
+}
+
+TEST_F(ControlPlaneTest, AGangsProgressComesFromRankZeroAndLogsFromEveryRank) {
+  const std::string id = Submit(ProfileSpec(2));
+  const std::string w0 = Register("a"), w1 = Register("b");
+  const v1::Task t0 = Lease(w0), t1 = Lease(w1);
+  ASSERT_EQ(t1.rank(), 1u);
+  const uint64_t before = cp_->GetJob(id)->last_event_seq();
+  for (const v1::Task* t : {&t1, &t0}) {
+    v1::ReportProgressRequest request;
+    request.set_worker_id(t == &t0 ? w0 : w1);
+    request.set_task_id(t->id());
+    request.mutable_progress()->set_done(t->rank() == 0 ? 7 : 9);
+    request.add_logs()->set_text(absl::StrCat("rank ", t->rank()));
+    ASSERT_TRUE(cp_->ReportProgress(request).ok());
+  }
+  auto job = cp_->GetJob(id);
+  EXPECT_EQ(job->progress().done(), 7u);
+  v1::ListJobEventsRequest events;
+  events.set_job_id(id);
+  events.set_from_seq(before + 1);
+  auto tail = cp_->ListJobEvents(events);
+  ASSERT_EQ(tail->events_size(), 3);  // rank 1's log; rank 0's progress and log
+  EXPECT_EQ(tail->events(0).log().text(), "rank 1");
+  EXPECT_EQ(tail->events(1).progress().done(), 7u);
+  EXPECT_EQ(tail->events(2).log().text(), "rank 0");
 }
 
 TEST_F(ControlPlaneTest, RestartKeepsJobsAndGivesHoldersAGracePeriod) {
