@@ -42,10 +42,15 @@ v1::Progress PipelineProgress(const std::vector<v1::PipelineStage>& stages,
   v1::Progress progress;
   uint64_t done = 0;
   std::vector<std::string> running;
+  std::string first_waiting;  // "<stage>: waiting for workers" or "<stage>: starting"
   for (const auto& s : stages) {
     if (Succeeded(s)) ++done;
     if (s.job_id().empty() || IsTerminal(s.state())) continue;
     running.push_back(s.name());
+    if (first_waiting.empty()) {
+      const bool leased = s.state() == v1::JOB_STATE_RUNNING;
+      first_waiting = StrCat(s.name(), leased ? ": starting" : ": waiting for workers");
+    }
     auto it = children.find(s.name());
     if (progress.stage().empty() && it != children.end() && it->second.has_progress()) {
       progress = it->second.progress();
@@ -56,7 +61,7 @@ v1::Progress PipelineProgress(const std::vector<v1::PipelineStage>& stages,
     if (done == stages.size()) {
       progress.set_stage("report");
     } else {
-      progress.set_stage(running.empty() ? "waiting" : StrCat(running.front(), ": waiting for workers"));
+      progress.set_stage(running.empty() ? "waiting" : first_waiting);
     }
   }
   progress.set_stage(StrCat("[", done, "/", stages.size(), "] ", progress.stage()));
