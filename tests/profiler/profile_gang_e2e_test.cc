@@ -3,13 +3,16 @@
 // coordinator's KV rendezvous) and a 1-worker profile job of the same tiny random model
 // on the committed sample corpus (tests/data/corpus). The built nmoectl reads both
 // jobs' stored statistics (`nmoectl neurons ... -o csv|json`): the selections of the
-// 2-worker job equal the 1-worker job's, row for row, scores included.
+// 2-worker job equal the 1-worker job's, row for row, scores included. Then an allocate
+// job that names only the profile, strategy and languages makes a plan for the model's
+// 4 layers with added parameters from the sizes the profile recorded (plan show/list).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -212,6 +215,34 @@ TEST_F(ProfileGangE2eTest, TwoWorkersStoreTheOneWorkerSelections) {
   // The summaries agree too (counts per layer, sizes for allocation).
   EXPECT_EQ(testing::ReadWholeFile(dir_.path() / "out" / "gang" / "counts_ap.csv"),
             testing::ReadWholeFile(dir_.path() / "out" / "single" / "counts_ap.csv"));
+
+  // An allocate job as the pipeline submits it (profile, strategy, languages only: the
+  // model's sizes come from the gang profile's summary), then plan show/list.
+  const std::string alloc = Submit(absl::StrCat(
+      "name: alloc\nresources: {num_workers: 1}\nallocate:\n  profile_job_id: ", gang,
+      "\n  strategy: ALLOCATION_STRATEGY_NEURON_GUIDED\n  old_languages: [en]\n  new_languages: [el, de]\n"
+      "  max_experts: 4\n"));
+  job = WaitDone(alloc);
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.last_transition().message() << "\n" << Logs();
+  const std::string plan_id = "plan-" + alloc.substr(4);
+  auto [c3, shown] = Nmoectl({"plan", "show", plan_id, "-o", "json"});
+  ASSERT_EQ(c3, 0) << Logs();
+  const auto plan = nlohmann::json::parse(shown);
+  const auto experts = plan.at("experts_per_layer").get<std::vector<uint32_t>>();
+  ASSERT_EQ(experts.size(), 4u) << shown;  // tiny preset: 4 layers, from the summary
+  std::printf("plan %s: %s\n", plan_id.c_str(), plan.at("experts_per_layer").dump().c_str());
+  uint64_t added = 0, total = 0;
+  for (uint32_t n : experts) added += uint64_t{n - 1} * 3 * 64 * 192, total += n;
+  EXPECT_GT(added, 0u) << "the random model gives an uneven plan";
+  EXPECT_EQ(plan.value("total_experts", 0u), total);
+  EXPECT_EQ(plan.value("added_parameters", std::string("0")), std::to_string(added)) << shown;  // uint64: a JSON string
+  EXPECT_EQ(plan.at("inputs").value("hidden_size", 0u), 64u);
+  EXPECT_EQ(plan.at("inputs").value("intermediate_size", 0u), 192u);
+  EXPECT_EQ(plan.value("profile_job_id", ""), gang);
+  auto [c4, listed] = Nmoectl({"plan", "list", "--job", alloc});
+  ASSERT_EQ(c4, 0) << Logs();
+  EXPECT_THAT(listed, HasSubstr(plan_id));
+  EXPECT_THAT(listed, HasSubstr("neuron-guided"));
 }
 
 }  // namespace
