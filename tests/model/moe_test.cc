@@ -139,6 +139,46 @@ TEST(MoeMlpTest, LossesReachTheRouterAndRespectPadding) {
   EXPECT_THROW(LprLoss(r, at::zeros({5}, at::kLong)), c10::Error);
 }
 
+// The toy case of the method's stage 2: gradient steps on the routers alone with the
+// LPR loss on "old-language" tokens send those tokens to expert 0.
+TEST(MoeMlpTest, LprTrainingSendsOldLanguageTokensToExpertZero) {
+  ModelConfig c = MoeConfig();  // layers with 4 and 2 experts, top-2
+  auto model = NewRandomModel(c, 5);
+  ASSERT_TRUE(model.ok());
+  std::vector<MoeMlp*> layers = MoeLayers(**model);
+  for (MoeMlp* l : layers) l->set_record_routing(true);
+  at::Generator gen = at::detail::createCPUGenerator(6);
+  const at::Tensor ids = at::randint(0, 256, {4, 8}, gen, at::kLong);
+  at::Tensor old_N = at::zeros({32}, at::kLong);
+  old_N.narrow(0, 0, 16).fill_(1);  // the first two sequences are "old language"
+  const at::Tensor is_old = old_N.to(at::kBool);
+  auto old_share_at_zero = [&](const RouterOutputs& r) {
+    // Mean router probability of expert 0 over old tokens, and how many old tokens chose it.
+    const at::Tensor p0 = r.probs_NE.select(1, 0).masked_select(is_old);
+    const at::Tensor chose0 = (r.experts_NK == 0).any(1).masked_select(is_old);
+    return std::make_pair(p0.mean().item<double>(), chose0.sum().item<int64_t>());
+  };
+  double p0_before = 0;
+  for (int step = 0; step < 60; ++step) {
+    ASSERT_TRUE((*model)->Forward(ids, {}).ok());
+    at::Tensor loss = at::zeros({}, at::kFloat);
+    for (MoeMlp* l : layers) loss = loss + LprLoss(l->last_routing(), old_N);
+    if (step == 0) p0_before = old_share_at_zero(layers[0]->last_routing()).first;
+    loss.backward();
+    at::NoGradGuard no_grad;
+    for (MoeMlp* l : layers) {
+      at::Tensor w = l->router().weight_OI();
+      w.sub_(w.grad() * 2.0);
+      w.mutable_grad().zero_();
+    }
+  }
+  ASSERT_TRUE((*model)->Forward(ids, {}).ok());
+  const auto [p0_after, chose0] = old_share_at_zero(layers[0]->last_routing());
+  EXPECT_LT(p0_before, 0.5);  // about 1/4 at the random Xavier-normal start
+  EXPECT_GT(p0_after, 0.9);
+  EXPECT_EQ(chose0, 16);  // every old token routes through expert 0
+}
+
 TEST(MoeCheckpointTest, SavesAndLoadsExperts) {
   nmoe::testing::TempDir dir;
   auto model = NewRandomModel(MoeConfig(), 9);
