@@ -70,6 +70,7 @@ int RunNmoectl(const std::vector<std::string>& args, SessionIo io) {
   AddReportCommand(app, table);
   AddServerCommands(app, table);
   AddTokenizeCommand(app, table);
+  AddLocalCommands(app, table);
 
   std::vector<const char*> argv;
   for (const std::string& arg : args) argv.push_back(arg.c_str());

@@ -42,6 +42,7 @@ void AddPlotPlansCommand(CLI::App& root, CommandTable& table);    // plot plans
 void AddReportCommand(CLI::App& root, CommandTable& table);    // report JOB
 void AddServerCommands(CLI::App& root, CommandTable& table);   // health, version
 void AddTokenizeCommand(CLI::App& root, CommandTable& table);  // tokenize (local)
+void AddLocalCommands(CLI::App& root, CommandTable& table);    // local up|down|status
 
 // Follows the job and prints its events per --output (shared by watch and
 // submit --watch). Returns the exit code of the job's final state.
