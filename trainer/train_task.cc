@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "data/hash.h"
 #include "model/checkpoint.h"
@@ -57,6 +58,34 @@ absl::Status LoadInto(model::CausalLm& lm, const fs::path& dir) {
 // size and modification time. A base retrained or replaced in place changes it (so its
 // old stage checkpoints are not resumed); copying the folder without keeping times
 // changes it too, which only costs a retrain.
+// A stage folder belongs to one fingerprint (recorded in <dir>/fingerprint). A folder
+// another spec left behind (its checkpoints cannot be resumed by this one) is moved
+// aside to <dir>.replaced-<unix time>, never deleted, and the stage starts afresh.
+absl::Status ClaimStageDir(TaskContext& ctx, const fs::path& dir, const std::string& fingerprint) {
+  const fs::path marker = dir / "fingerprint";
+  std::string recorded;
+  {
+    std::ifstream in(marker);
+    if (in) std::getline(in, recorded);
+  }
+  if (recorded == fingerprint) return absl::OkStatus();
+  std::error_code ec;
+  if (!recorded.empty()) {
+    const fs::path aside = absl::StrCat(dir.string(), ".replaced-", absl::ToUnixSeconds(absl::Now()));
+    fs::rename(dir, aside, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot move ", dir.string(), " aside: ", ec.message()));
+    fs::create_directories(dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+    ctx.Warn(absl::StrCat("train: ", dir.string(), " held another spec's stage; moved it to ", aside.string(),
+                          " and training the stage afresh"));
+  }
+  std::ofstream out(marker, std::ios::trunc);
+  out << fingerprint << "\n";
+  out.flush();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", marker.string()));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> BaseWeightsFingerprint(const fs::path& dir) {
   std::vector<std::string> entries;
   std::error_code ec;
@@ -134,8 +163,10 @@ absl::Status TrainTask::Run(TaskContext& ctx) {
     NMOE_ASSIGN_OR_RETURN(std::string base_config_sha,
                           data::Sha256File((base_dir / "config.json").string()));
     NMOE_ASSIGN_OR_RETURN(std::string base_weights, BaseWeightsFingerprint(base_dir));
-    model_fingerprint_ = absl::StrCat(config_json, "\n", base_config_sha, "\n", base_weights, "\n", spec.plan_id(),
-                                      "\n", spec.seed(), "\n", tokenizer_sha_);
+    // The MoE config (experts per layer, top-k) stands for the plan: a plan with the
+    // same layout under another id (a resubmitted pipeline) continues the same run.
+    model_fingerprint_ = absl::StrCat(config_json, "\n", base_config_sha, "\n", base_weights, "\n", spec.seed(),
+                                      "\n", tokenizer_sha_);
   }
 
   for (int i = 0; i < spec.stages_size(); ++i) {
@@ -190,6 +221,7 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
       ctx.Warn(absl::StrCat("train: ", done_path.string(), " belongs to another spec; training the stage again"));
     }
   }
+  NMOE_RETURN_IF_ERROR(ClaimStageDir(ctx, stage_dir, fingerprint));
 
   NMOE_ASSIGN_OR_RETURN(std::unique_ptr<data::PackedLoader> loader,
                         OpenPackedLoader(shards, *tok_, seq_len, spec.seed() + static_cast<uint64_t>(index), ranks_.rank,
