@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "cli/errors.h"
+#include "cli/local_state.h"
 #include "common/token_file.h"
 
 namespace nmoe::cli {
@@ -84,6 +85,18 @@ absl::StatusOr<GlobalOptions> ResolveGlobalOptions(const GlobalFlags& flags, con
   absl::StatusOr<std::string> token = ResolveToken(flags, env);
   if (!token.ok()) return token.status();
   c.token = *std::move(token);
+  if (flags.address.empty() && !env("NMOE_ADDRESS")) {
+    // `nmoectl local up` in this folder: its coordinator (and token, if none given).
+    absl::StatusOr<std::optional<LocalState>> local = ReadLocalState(kLocalStateFile);
+    if (local.ok() && local->has_value()) {
+      c.address = (*local)->address;
+      if (c.token.empty()) {
+        absl::StatusOr<std::string> local_token = TokenFromFile((*local)->token_file, kLocalStateFile);
+        if (!local_token.ok()) return local_token.status();
+        c.token = *std::move(local_token);
+      }
+    }
+  }
   c.tls = flags.tls || !flags.ca_file.empty();
   if (!flags.ca_file.empty()) {
     absl::StatusOr<std::string> pem = ReadPem(flags.ca_file);

@@ -56,6 +56,8 @@ absl::StatusOr<absl::Duration> ParseTimeout(std::string_view text);
 
 // Resolves the flags. The token comes from the first of: --token,
 // --token-file, NMOE_TOKEN, NMOE_TOKEN_FILE. Reads the token and CA files.
+// Without --address and NMOE_ADDRESS, a ./.nmoe/local.json of `nmoectl local
+// up` gives the address (and the token file when no token is given).
 // All errors are UsageError (exit code 2) naming the flag or variable.
 absl::StatusOr<GlobalOptions> ResolveGlobalOptions(const GlobalFlags& flags, const EnvLookup& env);
 

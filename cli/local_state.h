@@ -12,6 +12,10 @@
 
 namespace nmoe::cli {
 
+// Where the other commands look for `local up`'s coordinator when neither
+// --address nor NMOE_ADDRESS is given (global_options.cc).
+inline constexpr char kLocalStateFile[] = ".nmoe/local.json";
+
 struct LocalState {
   std::string address;     // 127.0.0.1:<port>
   int metrics_port = 0;    // the coordinator's /metrics

@@ -123,6 +123,11 @@ TEST_F(NmoectlLocalTest, UpRunsAGangJobIsIdempotentAndDownStopsEverything) {
   // Relative outputs resolve in the workers' --work-dir (default: .nmoe).
   EXPECT_TRUE(fs::exists(dir_.path() / ".nmoe" / "runs" / "local-gang")) << Logs();
 
+  // Without --address / NMOE_ADDRESS, nmoectl finds ./.nmoe/local.json.
+  Ctl found = Run({"workers"});
+  EXPECT_EQ(found.code, 0) << found.err;
+  EXPECT_THAT(found.out, HasSubstr("idle"));
+
   Ctl again = Run({"local", "up", "--workers", "2", "-o", "json"});
   EXPECT_EQ(again.code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("already running"));
