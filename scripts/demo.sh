@@ -31,34 +31,12 @@ echo "== corpus: LibreOffice help in 11 languages, from Debian's archive =="
 "$bin/data/nmoe-data" fetch-corpus
 ln -sfn "${NMOE_CACHE_DIR:-$HOME/.cache/nmoe}/corpus/libreoffice-help" "$state/corpus"
 
-pids=()
-stop_services() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap stop_services EXIT
-
-rm -f "$state/port"
-"$bin/coordinator/nmoe-coordinator" --data-dir "$state/db" --listen 127.0.0.1:0 --port-file "$state/port" \
-  --metrics-listen 127.0.0.1:0 --token-file "$state/token" >>"$state/coordinator.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$state/port" ] && break; sleep 0.1; done
-[ -s "$state/port" ] || { echo "coordinator did not start; see $state/coordinator.log"; exit 1; }
-export NMOE_ADDRESS="127.0.0.1:$(sed -n 1p "$state/port")" NMOE_TOKEN_FILE="$state/token"
-metrics_port=$(sed -n 2p "$state/port")
 ctl="$bin/cli/nmoectl"
-echo "coordinator at $NMOE_ADDRESS (metrics: http://127.0.0.1:$metrics_port/metrics, data: $state/db)"
-
-# One worker per core, one intra-op thread each; relative paths resolve in $state.
-for i in $(seq "$workers"); do
-  "$bin/worker/nmoe-worker" --work-dir "$state" --threads 1 --workers-per-host "$workers" --name "cpu-$i" \
-    --advertise-host 127.0.0.1 >>"$state/worker-$i.log" 2>&1 &
-  pids+=($!)
-done
-for _ in $(seq 150); do
-  [ "$("$ctl" workers -o json | grep -c '"WORKER_STATE_IDLE"\|"WORKER_STATE_BUSY"')" -ge "$workers" ] && break
-  sleep 0.2
-done
+# A coordinator on $state/db and one worker per core (nmoectl local up; docs/cli.md);
+# relative paths of the jobs resolve in $state. Stopped at the end, also on Ctrl-C.
+"$ctl" local up --dir "$state" --workers "$workers"
+trap '"$ctl" local down --dir "$state" >/dev/null 2>&1 || true' EXIT
+eval "$("$ctl" local status --dir "$state" | grep '^export NMOE_ADDRESS=')"
 "$ctl" workers
 
 # Same file, same key: a re-run finds the job it submitted before. A run that
@@ -71,7 +49,7 @@ if [ "$state_now" = "JOB_STATE_FAILED" ] || [ "$state_now" = "JOB_STATE_CANCELLE
   echo "the previous run $job ended $state_now; submitting again"
   job=$("$ctl" submit -f "$pipeline_file" --idempotency-key "$key-$(date +%s)")
 fi
-echo "pipeline job: $job (follow it from another shell: NMOE_ADDRESS=$NMOE_ADDRESS NMOE_TOKEN_FILE=$state/token $ctl watch $job)"
+echo "pipeline job: $job (follow it from another shell in this folder: $ctl watch $job)"
 status=0
 "$ctl" watch "$job" || status=$?
 if [ "$status" -ne 0 ]; then
@@ -86,6 +64,6 @@ report_dir="$state/report"
 echo
 sed -n '/^## Held-out perplexity/,/^!\[perplexity\]/p' "$report_dir/report.md" | grep -v '^!\['
 echo "full report: $report_dir/report.md (figures: $report_dir/*.svg); again with: nmoectl report $job"
-stop_services
+"$ctl" local down --dir "$state"
 trap - EXIT
 echo "coordinator and workers stopped (data stays in $state/db; models in $state/runs)"
