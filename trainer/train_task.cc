@@ -59,8 +59,9 @@ absl::Status LoadInto(model::CausalLm& lm, const fs::path& dir) {
 // old stage checkpoints are not resumed); copying the folder without keeping times
 // changes it too, which only costs a retrain.
 // A stage folder belongs to one fingerprint (recorded in <dir>/fingerprint). A folder
-// another spec left behind (its checkpoints cannot be resumed by this one) is moved
-// aside to <dir>.replaced-<unix time>, never deleted, and the stage starts afresh.
+// another spec left behind (its checkpoints cannot be resumed by this one), or one
+// without a marker that is not empty, is moved aside to <dir>.replaced-<unix time>,
+// never deleted, and the stage starts afresh.
 absl::Status ClaimStageDir(TaskContext& ctx, const fs::path& dir, const std::string& fingerprint) {
   const fs::path marker = dir / "fingerprint";
   std::string recorded;
@@ -70,7 +71,8 @@ absl::Status ClaimStageDir(TaskContext& ctx, const fs::path& dir, const std::str
   }
   if (recorded == fingerprint) return absl::OkStatus();
   std::error_code ec;
-  if (!recorded.empty()) {
+  // Anything else in the folder (also from before markers existed) is another run's.
+  if (!recorded.empty() || !fs::is_empty(dir, ec)) {
     const fs::path aside = absl::StrCat(dir.string(), ".replaced-", absl::ToUnixSeconds(absl::Now()));
     fs::rename(dir, aside, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot move ", dir.string(), " aside: ", ec.message()));

@@ -203,7 +203,8 @@ TEST_F(NmoectlE2eTest, CancelledJobWatchExitsThree) {
 }
 
 TEST_F(NmoectlE2eTest, WatchResumesAcrossACoordinatorRestart) {
-  Ctl submitted = Run({"submit", "-f", Example("pipeline.yaml")});
+  // A job that waits for workers (none run here): a pipeline would start at once.
+  Ctl submitted = Run({"submit", "-f", Example("profile.yaml")});
   ASSERT_EQ(submitted.code, 0) << submitted.err;
   const std::string id = submitted.out.substr(0, submitted.out.size() - 1);
   const std::string out = (dir_ / "watch.out").string(), err = (dir_ / "watch.err").string();
