@@ -41,12 +41,12 @@ v1::Progress PipelineProgress(const std::vector<v1::PipelineStage>& stages,
                               const std::map<std::string, v1::Job>& children) {
   v1::Progress progress;
   uint64_t done = 0;
-  std::vector<std::string> running;
+  size_t running = 0;
   std::string first_waiting;  // "<stage>: waiting for workers" or "<stage>: starting"
   for (const auto& s : stages) {
     if (Succeeded(s)) ++done;
     if (s.job_id().empty() || IsTerminal(s.state())) continue;
-    running.push_back(s.name());
+    ++running;
     if (first_waiting.empty()) {
       const bool leased = s.state() == v1::JOB_STATE_RUNNING;
       first_waiting = StrCat(s.name(), leased ? ": starting" : ": waiting for workers");
@@ -61,13 +61,13 @@ v1::Progress PipelineProgress(const std::vector<v1::PipelineStage>& stages,
     if (done == stages.size()) {
       progress.set_stage("report");
     } else {
-      progress.set_stage(running.empty() ? "waiting" : first_waiting);
+      progress.set_stage(running == 0 ? "waiting" : first_waiting);
     }
   }
   progress.set_stage(StrCat("[", done, "/", stages.size(), "] ", progress.stage()));
   (*progress.mutable_metrics())["stages_done"] = static_cast<double>(done);
   (*progress.mutable_metrics())["stages_total"] = static_cast<double>(stages.size());
-  (*progress.mutable_metrics())["stages_running"] = static_cast<double>(running.size());
+  (*progress.mutable_metrics())["stages_running"] = static_cast<double>(running);
   return progress;
 }
 
@@ -184,9 +184,8 @@ absl::StatusOr<v1::Report> PipelineDriver::Report(const v1::Job& pipeline,
   inputs.stage_jobs = children;
   for (const auto& stage : stages) {
     const std::string& name = stage.name();
-    const size_t slash = name.find('/');
-    const std::string step = name.substr(0, slash);
-    const std::string label = slash == std::string::npos ? "base" : name.substr(slash + 1);
+    const auto [step, plan] = SplitStageName(name);
+    const std::string label = plan.empty() ? "base" : plan;  // the profile stage is the base's
     if (step == "allocate") {
       NMOE_ASSIGN_OR_RETURN(auto page, results_->ListPlans(stage.job_id(), 1, ""));
       if (page.items.empty()) return absl::NotFoundError(StrCat("stage ", name, " stored no plan"));

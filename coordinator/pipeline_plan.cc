@@ -203,6 +203,12 @@ std::string StrategyLabel(v1::AllocationStrategy strategy) {
   }
 }
 
+StageName SplitStageName(const std::string& name) {
+  const size_t slash = name.find('/');
+  if (slash == std::string::npos) return {name, ""};
+  return {name.substr(0, slash), name.substr(slash + 1)};
+}
+
 std::string PipelineOutputPath(const v1::Job& pipeline) {
   const std::string& path = pipeline.spec().pipeline().output_path();
   return path.empty() ? StrCat("pipelines/", pipeline.id()) : path;
@@ -253,9 +259,7 @@ absl::StatusOr<v1::JobSpec> ChildSpec(const v1::Job& pipeline, const v1::Pipelin
   const auto& spec = pipeline.spec().pipeline();
   const std::vector<PlanEntry> plans = Plans(spec);
   const std::string& name = stage.name();
-  const size_t slash = name.find('/');
-  const std::string step = name.substr(0, slash);
-  const std::string label = slash == std::string::npos ? "" : name.substr(slash + 1);
+  const auto [step, label] = SplitStageName(name);
 
   v1::JobSpec child;
   const std::string parent_name = pipeline.spec().name().empty() ? pipeline.id() : pipeline.spec().name();

@@ -53,6 +53,14 @@ absl::StatusOr<v1::JobSpec> ChildSpec(const v1::Job& pipeline, const v1::Pipelin
 // "<pipeline id>:<stage name with '/' as '.'>": the child's idempotency key.
 std::string ChildIdempotencyKey(const std::string& pipeline_id, const std::string& stage);
 
+// A stage name split at its first '/': "train/uniform" -> {"train", "uniform"},
+// "profile" -> {"profile", ""}.
+struct StageName {
+  std::string step;
+  std::string plan;  // the plan label, "base" (evaluate/base) or empty
+};
+StageName SplitStageName(const std::string& name);
+
 // "neuron-guided", "layer-similarity", "uniform", "manual".
 std::string StrategyLabel(v1::AllocationStrategy strategy);
 

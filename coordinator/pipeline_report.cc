@@ -176,8 +176,8 @@ v1::Report BuildPipelineReport(const v1::Job& pipeline, const ReportInputs& inpu
   std::vector<Model> models;
   models.push_back({"dense base", Find(inputs.evaluations, "base"), nullptr, Find(inputs.profiles, "base")});
   for (const auto& stage : pipeline.stages()) {
-    if (stage.name().rfind("allocate/", 0) != 0) continue;
-    const std::string label = stage.name().substr(9);
+    const auto [step, label] = SplitStageName(stage.name());
+    if (step != "allocate") continue;
     models.push_back({label, Find(inputs.evaluations, label), Find(inputs.plans, label), Find(inputs.profiles, label)});
   }
   const Model& base = models[0];
