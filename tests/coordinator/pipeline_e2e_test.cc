@@ -3,7 +3,9 @@
 // of examples/jobs/pipeline-tiny.yaml on the committed sample corpus: pretrain a
 // tiny model, profile, three plans, two training stages each, evaluations,
 // re-profiles, report. Checks every stage's stored output and that the report's
-// numbers are the stored evaluations'.
+// numbers are the stored evaluations'. A second run kills a worker mid-training
+// and the coordinator mid-pipeline (SIGKILL) and still gets a complete report.
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +28,13 @@ using ::testing::HasSubstr;
 const std::vector<std::string> kOld = {"en", "es"};
 const std::vector<std::string> kNew = {"fr", "tr"};  // Latin script: the micro model's layer similarities stay positive
 
-std::string MicroPipelineYaml() {
+struct MicroOptions {
+  int stage1_steps = 4;
+  int checkpoint_interval_steps = 0;  // 0 = the trainer's default
+  int max_restarts = 1;
+};
+
+std::string MicroPipelineYaml(const MicroOptions& o = {}) {
   const std::string corpus = absl::StrCat(SourceDir(), "/tests/data/corpus");
   std::string corpora, heldout;
   for (const auto* langs : {&kOld, &kNew}) {
@@ -36,7 +44,8 @@ std::string MicroPipelineYaml() {
     }
   }
   return absl::StrCat(
-      "name: micro\nresources: {num_workers: 1, dtype: COMPUTE_DTYPE_FP32}\nmax_restarts: 1\npipeline:\n"
+      "name: micro\nresources: {num_workers: 1, dtype: COMPUTE_DTYPE_FP32}\nmax_restarts: ", o.max_restarts,
+      "\npipeline:\n"
       "  pretrain:\n    preset: tiny\n    tokenizer_vocab_size: 512\n"
       "    stage: {sequence_length: 32, steps: 60, batch_sequences: 8, learning_rate: 3.0e-3, warmup_steps: 5}\n"
       "  old_languages: [en, es]\n  new_languages: [fr, tr]\n  corpora:\n",
@@ -47,11 +56,13 @@ std::string MicroPipelineYaml() {
       "    - {strategy: ALLOCATION_STRATEGY_LAYER_SIMILARITY, budget: 7}\n"
       "    - {strategy: ALLOCATION_STRATEGY_UNIFORM}\n"
       "  stages:\n"
-      "    - {name: stage1, trainable: TRAINABLE_EXPERTS_AND_ROUTERS, sequence_length: 32, steps: 4,"
-      " batch_sequences: 4, learning_rate: 3.0e-3}\n"
+      "    - {name: stage1, trainable: TRAINABLE_EXPERTS_AND_ROUTERS, sequence_length: 32, steps: ", o.stage1_steps,
+      ", batch_sequences: 4, learning_rate: 3.0e-3}\n"
       "    - {name: stage2, trainable: TRAINABLE_ROUTERS, sequence_length: 32, steps: 2, batch_sequences: 4,"
       " learning_rate: 1.0e-3}\n"
-      "  evaluate: {sequence_length: 32, max_tokens_per_language: 1500}\n"
+      "  evaluate: {sequence_length: 32, max_tokens_per_language: 1500}\n",
+      o.checkpoint_interval_steps > 0 ? absl::StrCat("  checkpoint_interval_steps: ", o.checkpoint_interval_steps, "\n")
+                                      : std::string(),
       "  output_path: runs/micro\n  seed: 5\n");
 }
 
@@ -75,7 +86,40 @@ class PipelineE2eTest : public WorkerE2eTest {
     EXPECT_EQ(plans.plans_size(), 1) << job;
     return plans.plans_size() > 0 ? plans.plans(0) : v1::Plan();
   }
+  // Stage name -> child job id; every stage of a finished pipeline succeeded.
+  std::map<std::string, std::string> SucceededStages(const v1::Job& job) {
+    std::map<std::string, std::string> stage_jobs;
+    for (const auto& s : job.stages()) {
+      EXPECT_EQ(s.state(), v1::JOB_STATE_SUCCEEDED) << s.name();
+      stage_jobs[s.name()] = s.job_id();
+    }
+    EXPECT_EQ(stage_jobs.size(), 15u);
+    return stage_jobs;
+  }
+  // Model ("base", or a plan's label) -> its stored evaluation.
+  std::map<std::string, v1::Evaluation> Evaluations(std::map<std::string, std::string>& stage_jobs) {
+    std::map<std::string, v1::Evaluation> evaluations;
+    for (const char* model : {"base", "neuron-guided", "layer-similarity", "uniform"}) {
+      evaluations[model] = Evaluation(stage_jobs[absl::StrCat("evaluate/", model)]);
+      EXPECT_EQ(evaluations[model].languages_size(), 4) << model;
+    }
+    return evaluations;
+  }
 };
+
+// The report's perplexity table has every model's row with its stored perplexities.
+void ExpectReportShows(const std::string& md, const std::map<std::string, v1::Evaluation>& evaluations) {
+  for (const auto& [model, evaluation] : evaluations) {
+    // The model's row of the perplexity table (the first table in the report).
+    const std::string row_start = absl::StrCat("| ", model == "base" ? "dense base" : model, " | ");
+    const size_t at = md.find(row_start);
+    ASSERT_NE(at, std::string::npos) << model << "\n" << md;
+    const std::string row = md.substr(at, md.find('\n', at) - at);
+    for (const auto& l : evaluation.languages()) {
+      EXPECT_THAT(row, HasSubstr(fmt::format("| {:.1f}", std::exp(l.nll())))) << model << " " << l.language();
+    }
+  }
+}
 
 TEST_F(PipelineE2eTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
   StartCoordinator();
@@ -88,11 +132,7 @@ TEST_F(PipelineE2eTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
       << job.last_transition().message() << "\n"
       << ReadWholeFile(WorkerLog("w1")) << ReadWholeFile(WorkerLog("w2"));
 
-  std::map<std::string, std::string> stage_jobs;
-  for (const auto& s : job.stages()) {
-    EXPECT_EQ(s.state(), v1::JOB_STATE_SUCCEEDED) << s.name();
-    stage_jobs[s.name()] = s.job_id();
-  }
+  std::map<std::string, std::string> stage_jobs = SucceededStages(job);
   ASSERT_EQ(stage_jobs.size(), 15u);
 
   // The profile's summary names the model's layers; the plans cover them.
@@ -119,11 +159,7 @@ TEST_F(PipelineE2eTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
   }
 
   // Evaluations: every language, routing for MoE layers only.
-  std::map<std::string, v1::Evaluation> evaluations;
-  for (const char* model : {"base", "neuron-guided", "layer-similarity", "uniform"}) {
-    evaluations[model] = Evaluation(stage_jobs[absl::StrCat("evaluate/", model)]);
-    EXPECT_EQ(evaluations[model].languages_size(), 4) << model;
-  }
+  std::map<std::string, v1::Evaluation> evaluations = Evaluations(stage_jobs);
   EXPECT_TRUE(evaluations["base"].routing().empty());
   int moe_layers = 0;
   for (uint32_t n : ng.experts_per_layer()) moe_layers += n >= 2;
@@ -139,22 +175,91 @@ TEST_F(PipelineE2eTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
   ASSERT_EQ(*exit_code, 0) << ReadWholeFile(dir_.file("nmoectl.log"));
   const std::string md = ReadWholeFile(report_dir + "/report.md");
-  for (const auto& [model, evaluation] : evaluations) {
-    // The model's row of the perplexity table (the first table in the report).
-    const std::string row_start = absl::StrCat("| ", model == "base" ? "dense base" : model, " | ");
-    const size_t at = md.find(row_start);
-    ASSERT_NE(at, std::string::npos) << model << "\n" << md;
-    const std::string row = md.substr(at, md.find('\n', at) - at);
-    for (const auto& l : evaluation.languages()) {
-      EXPECT_THAT(row, HasSubstr(fmt::format("| {:.1f}", std::exp(l.nll())))) << model << " " << l.language();
-    }
-  }
+  ExpectReportShows(md, evaluations);
   for (const auto& [label, plan] : plans) {
     EXPECT_THAT(md, HasSubstr(fmt::format("| {} | {} (", label, plan.total_experts())));
   }
   for (const char* figure : {"experts-per-layer.svg", "perplexity.svg", "language-neurons-per-layer.svg"}) {
     EXPECT_THAT(ReadWholeFile(report_dir + "/" + figure), HasSubstr("<svg")) << figure;
   }
+}
+
+TEST_F(PipelineE2eTest, SurvivesAKilledWorkerMidTrainingAndAKilledCoordinatorMidPipeline) {
+  CoordinatorFlags flags;
+  flags.lease_ttl = "3";  // a dead worker's task is given back after 3 s
+  StartCoordinator(flags);
+  auto w1 = StartWorker("w1");
+  auto w2 = StartWorker("w2");
+  MicroOptions options;
+  options.stage1_steps = 150;  // long enough to be caught mid-training
+  options.checkpoint_interval_steps = 10;
+  options.max_restarts = 3;
+  const std::string id = Submit(MicroPipelineYaml(options));
+
+  // 1. A training stage past its first checkpoint: SIGKILL the worker running it.
+  std::string train_job;
+  WaitFor(
+      id,
+      [&](const v1::Job& j) {
+        for (const auto& s : j.stages()) {
+          if (s.name().rfind("train/", 0) == 0 && s.state() == v1::JOB_STATE_RUNNING) train_job = s.job_id();
+        }
+        return !train_job.empty();
+      },
+      absl::Minutes(5));
+  ASSERT_FALSE(train_job.empty());
+  const v1::Job training = WaitFor(train_job, [](const v1::Job& j) {
+    return j.progress().unit() == "steps" && j.progress().done() >= 25 && j.worker_ids_size() == 1;
+  });
+  ASSERT_EQ(training.state(), v1::JOB_STATE_RUNNING) << training.ShortDebugString();
+  const std::string victim_id = training.worker_ids(0);
+  ChildProcess* victim = victim_id == WorkerId("w1") ? &w1 : &w2;
+  ASSERT_TRUE(victim_id == WorkerId("w1") || victim_id == WorkerId("w2")) << victim_id;
+  victim->Kill(SIGKILL);
+  ASSERT_TRUE(victim->Wait(absl::Seconds(10)).ok());
+  auto w3 = StartWorker("w3");  // the replacement, as an operator (or Kubernetes) would start it
+
+  // The stage runs again (attempt 2) from its checkpoint, not from step 0.
+  const v1::Job retried = WaitFor(train_job, [](const v1::Job& j) {
+    return j.attempt() >= 2 && j.state() == v1::JOB_STATE_RUNNING && j.progress().unit() == "steps";
+  });
+  ASSERT_GE(retried.attempt(), 2u) << retried.ShortDebugString();
+
+  // 2. Later (the training stages done or nearly), SIGKILL the coordinator and restart it on its port.
+  WaitFor(
+      id,
+      [](const v1::Job& j) {
+        int done = 0;
+        for (const auto& s : j.stages()) done += s.state() == v1::JOB_STATE_SUCCEEDED;
+        return done >= 8;
+      },
+      absl::Minutes(5));
+  coordinator_->Kill(SIGKILL);
+  ASSERT_EQ(*coordinator_->Wait(absl::Seconds(10)), 128 + SIGKILL);
+  flags.port = port_;
+  StartCoordinator(flags);
+
+  const v1::Job job = WaitFor(
+      id, [](const v1::Job& j) { return j.state() >= v1::JOB_STATE_SUCCEEDED; }, absl::Minutes(10));
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED)
+      << job.last_transition().message() << "\n"
+      << ReadWholeFile(WorkerLog("w3")) << ReadWholeFile(dir_.file("coordinator.log"));
+  std::map<std::string, std::string> stage_jobs = SucceededStages(job);
+  EXPECT_THAT(LogText(Events(train_job)), ::testing::ContainsRegex("resuming at step [1-9][0-9]*"));
+  // Each stage ran as one job: no stage was submitted twice across the coordinator's restart.
+  v1::ListJobsRequest list;
+  list.set_page_size(1000);
+  auto all = client_->Call(client_->jobs(), &v1::JobService::Stub::ListJobs, list);
+  ASSERT_TRUE(all.ok()) << all.status();
+  int children = 0;
+  for (const auto& j : all->jobs()) children += j.parent_job_id() == id;
+  EXPECT_EQ(children, 15);
+
+  v1::GetReportRequest report_request;
+  report_request.set_job_id(id);
+  const auto report = Get<v1::Report>(&v1::ResultsService::Stub::GetReport, report_request);
+  ExpectReportShows(report.markdown(), Evaluations(stage_jobs));
+  EXPECT_EQ(report.figures_size(), 3);
 }
 
 }  // namespace
