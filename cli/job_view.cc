@@ -33,6 +33,7 @@ int ExitCodeForJobState(JobState state) {
 std::string ProgressSummary(const nmoe::v1::Progress& p) {
   if (p.stage().empty() && p.done() == 0 && p.total() == 0) return "-";
   if (p.total() == 0) {
+    if (p.done() == 0 && p.unit().empty()) return p.stage();  // a stage name only, e.g. "[15/15] report"
     return p.unit().empty() ? fmt::format("{} {}", p.stage(), FormatCount(p.done()))
                             : fmt::format("{} {} {}", p.stage(), FormatCount(p.done()), p.unit());
   }

@@ -21,7 +21,9 @@ std::string Percent(const Progress& p, int decimals) {
   return decimals == 0 ? fmt::format("{:.0f}%", std::floor(pct)) : fmt::format("{:.1f}%", pct);
 }
 
+// Empty for a progress that only names its stage (nothing counted, no unit).
 std::string Counts(const Progress& p) {
+  if (p.total() == 0 && p.done() == 0 && p.unit().empty()) return "";
   std::string counts = p.total() > 0
                            ? fmt::format("{}/{}", FormatCount(p.done()), FormatCount(p.total()))
                            : FormatCount(p.done());

@@ -82,6 +82,15 @@ TEST(ProgressLineTest, UnknownTotalAndNoRate) {
   EXPECT_EQ(RenderProgressLine(p), "train/stage1 1.23M steps");
 }
 
+TEST(ProgressLineTest, StageOnly) {  // e.g. a finished pipeline: "[15/15] report"
+  nmoe::v1::Progress p;
+  p.set_stage("[15/15] report");
+  EXPECT_EQ(RenderProgressLine(p), "[15/15] report");
+  EXPECT_EQ(RenderProgressBar(p, 80), "[15/15] report");
+  p.set_unit("steps");
+  EXPECT_EQ(RenderProgressLine(p), "[15/15] report 0 steps");
+}
+
 TEST(ProgressBarTest, FullLineWhenWide) {
   EXPECT_EQ(RenderProgressBar(Profile(1200, 5000, 45.2), 120),
             "profile [====>               ] 1200/5000 sentences 24% 45.2/s ETA 1m25s "
