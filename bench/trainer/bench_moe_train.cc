@@ -1,0 +1,213 @@
+// Training tokens/s of an MoE model through the project's trainer (issue 6): the
+// `train` task kind's stage-1 path without its data and checkpoint plumbing.
+//
+//   bench_moe_train --preset small --experts 1,2,3,4,4,3,2,1 --top-k 2 --batch 16 --seq 256
+//                   --threads 2 --warmup 1 --iters 5 [--write-model DIR]
+//
+// What runs, exactly as trainer/train_task.cc does it: a random dense model of the
+// preset (model::NewRandomModel), upcycled by trainer::BuildMoeModel (expert 0 = the
+// dense MLP, the others copies, Xavier-normal routers), trainer::SelectTrainable
+// (EXPERTS_AND_ROUTERS: experts 1..n_l-1 and the routers; the rest frozen),
+// trainer::MoeLoss (LM loss + balance coefficient x mean Switch balance loss, routing
+// counts recorded), trainer::BuildAdamW (betas 0.9/0.95, eps 1e-8, weight decay
+// --weight-decay) and trainer::TrainLoop (zero_grad, forward, backward, global norm,
+// clipping at 1.0, AdamW step) at a constant learning rate. Every step trains on the
+// same fixed batch of random tokens (seeded), so the loss falls and both
+// implementations can be compared step by step.
+//
+// --write-model DIR saves the upcycled model before training (config.json +
+// model.safetensors, model::SavePretrained) and the batch (DIR/batch.json: {"ids":
+// [[...] x B] of T+1 tokens}) for the Python peer bench/trainer/peer_moe.py, which then
+// trains the same weights on the same batch: its per-step losses must match the ones
+// printed here (the check that both do the same work).
+//
+// Output: the parameter counts (total, trainable, matmul weights active per token),
+// one line per step (loss, gradient norm, seconds), and a JSON line with the median
+// step time and tokens/s over the --iters timed steps after --warmup steps.
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "common/task.h"
+#include "compute/blas_kernels.h"
+#include "compute/compute_info.h"
+#include "fmt/format.h"
+#include "model/checkpoint.h"
+#include "model/moe_mlp.h"
+#include "trainer/moe_loss.h"
+#include "trainer/moe_model.h"
+#include "trainer/optimizer.h"
+#include "trainer/presets.h"
+#include "trainer/train_loop.h"
+
+namespace {
+
+int Fail(const absl::Status& s) {
+  std::cerr << "bench_moe_train: " << s << "\n";
+  return 1;
+}
+
+// The same batch on every call.
+class FixedBatchSource final : public nmoe::trainer::BatchSource {
+ public:
+  explicit FixedBatchSource(nmoe::trainer::Batch b) : batch_(std::move(b)) {}
+  nmoe::trainer::Batch Next(int64_t) override { return batch_; }
+  std::string Position() const override { return "fixed"; }
+  absl::Status Seek(const std::string&) override { return absl::OkStatus(); }
+
+ private:
+  nmoe::trainer::Batch batch_;
+};
+
+// Matmul weights a token passes through in a training forward (PaLM's N for an MoE):
+// attention projections, the LM head, and per layer min(k, n_l) experts plus the
+// router of an MoE layer (the dense MLP otherwise). Embedding lookups are free.
+int64_t ActiveMatmulWeights(const nmoe::model::ModelConfig& c) {
+  const int64_t D = c.hidden_size, F = c.intermediate_size;
+  const int64_t hd = c.head_dim > 0 ? c.head_dim : D / c.num_attention_heads;
+  const int64_t attn = D * hd * (2 * c.num_attention_heads + 2 * c.num_key_value_heads);
+  int64_t n = c.vocab_size * D;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const int64_t e = c.ExpertsInLayer(l);
+    n += attn + 3 * D * F * (e >= 2 ? std::min(c.num_experts_per_tok, e) : 1) + (e >= 2 ? D * e : 0);
+  }
+  return n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto kernels = nmoe::compute::EnsureBestBlasKernels(argc, argv);
+  CLI::App app{"nmoe MoE training benchmark"};
+  std::string preset = "small", experts_text = "1,2,3,4,4,3,2,1", write_model, blas_flag;
+  int64_t vocab = 8192, batch = 16, seq = 256, top_k = 2;
+  int threads = 2, iters = 5, warmup = 1;
+  double lr = 1e-3, balance = 0.01, weight_decay = 0.0;
+  app.add_option("--preset", preset, "Model preset (trainer/presets.h)")->capture_default_str();
+  app.add_option("--vocab", vocab)->capture_default_str();
+  app.add_option("--experts", experts_text, "Experts per layer (the plan), comma-separated")->capture_default_str();
+  app.add_option("--top-k", top_k)->capture_default_str();
+  app.add_option("--batch", batch)->capture_default_str();
+  app.add_option("--seq", seq)->capture_default_str();
+  app.add_option("--threads", threads)->capture_default_str();
+  app.add_option("--iters", iters, "Timed steps")->capture_default_str();
+  app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
+  app.add_option("--lr", lr, "Constant learning rate")->capture_default_str();
+  app.add_option("--balance", balance, "Switch balance-loss coefficient")->capture_default_str();
+  app.add_option("--weight-decay", weight_decay)->capture_default_str();
+  app.add_option("--write-model", write_model, "Save the upcycled model and the batch here (for peer_moe.py)");
+  app.add_option(nmoe::compute::kBlasKernelsFlag, blas_flag, nmoe::compute::kBlasKernelsFlagHelp);
+  CLI11_PARSE(app, argc, argv);
+  if (iters < 1 || warmup < 0) return Fail(absl::InvalidArgumentError("--iters must be >= 1, --warmup >= 0"));
+
+  std::vector<int64_t> plan;
+  for (absl::string_view part : absl::StrSplit(experts_text, ',')) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(part, &n)) return Fail(absl::InvalidArgumentError("--experts: not a list of integers"));
+    plan.push_back(n);
+  }
+
+  nmoe::compute::ComputeOptions compute;
+  compute.threads.intra_op = threads;
+  compute.gemm_budget_seconds = 0;
+  auto info = nmoe::compute::InitCompute(kernels, compute);
+  if (!info.ok()) return Fail(info.status());
+  std::cout << nmoe::compute::ComputeSummaryLine(*info) << "\n";
+
+  auto config = nmoe::trainer::PresetConfig(preset, vocab, 0, 1);
+  if (!config.ok()) return Fail(config.status());
+  auto dense = nmoe::model::NewRandomModel(*config, 1);
+  if (!dense.ok()) return Fail(dense.status());
+  auto built = nmoe::trainer::BuildMoeModel(**dense, plan, top_k, /*seed=*/7);
+  if (!built.ok()) return Fail(built.status());
+  std::shared_ptr<nmoe::model::CausalLm> lm = *built;
+  dense->reset();
+
+  at::Generator gen = at::detail::createCPUGenerator(3);
+  const at::Tensor ids = at::randint(0, vocab, {batch, seq + 1}, gen, at::kLong);
+  nmoe::trainer::Batch b;
+  b.ids_BT = ids.narrow(1, 0, seq).contiguous();
+  b.targets_BT = ids.narrow(1, 1, seq).contiguous();
+  b.predicted_tokens = batch * seq;
+
+  if (!write_model.empty()) {
+    if (auto s = nmoe::model::SavePretrained(*lm, write_model); !s.ok()) return Fail(s);
+    std::ofstream out(write_model + "/batch.json");
+    out << "{\"ids\": [";
+    const at::Tensor rows = ids.contiguous();
+    const int64_t* p = rows.data_ptr<int64_t>();
+    for (int64_t i = 0; i < batch; ++i) {
+      out << (i > 0 ? ", [" : "[");
+      for (int64_t t = 0; t <= seq; ++t) out << (t > 0 ? ", " : "") << p[i * (seq + 1) + t];
+      out << "]";
+    }
+    out << "]}\n";
+    if (!out) return Fail(absl::InternalError("cannot write " + write_model + "/batch.json"));
+  }
+
+  auto trainable = nmoe::trainer::SelectTrainable(*lm, nmoe::v1::TRAINABLE_EXPERTS_AND_ROUTERS);
+  if (!trainable.ok()) return Fail(trainable.status());
+  int64_t trained = 0, total = 0;
+  for (const at::Tensor& p : *trainable) trained += p.numel();
+  for (const at::Tensor& p : lm->parameters()) total += p.numel();
+  const int64_t active = ActiveMatmulWeights(lm->config());
+  fmt::print("parameters: total {}, trainable {}, active matmul weights per token {}\n", total, trained, active);
+
+  nmoe::trainer::MoeLossOptions loss_options;
+  loss_options.balance_coef = balance;
+  nmoe::trainer::MoeLoss loss(*lm, loss_options);
+  nmoe::trainer::AdamWSettings adamw;
+  adamw.lr = lr;
+  adamw.weight_decay = weight_decay;
+  std::unique_ptr<torch::optim::AdamW> optimizer = nmoe::trainer::BuildAdamW(*lm, adamw);
+  FixedBatchSource source(b);
+
+  nmoe::trainer::TrainLoopOptions loop;
+  loop.total_steps = static_cast<uint64_t>(warmup + iters);
+  loop.batch_sequences = batch;
+  loop.schedule.peak_lr = lr;
+  loop.schedule.total_steps = loop.total_steps;
+  loop.schedule.min_lr_ratio = 1.0;  // constant
+  loop.grad_clip = 1.0;
+  loop.stage = "bench";
+  loop.log_every = loop.total_steps + 1;
+
+  std::vector<double> times;
+  nmoe::trainer::TrainComponents parts;
+  parts.parameters = *trainable;
+  parts.optimizer = optimizer.get();
+  parts.data = &source;
+  parts.loss = [&loss](const nmoe::trainer::Batch& x) { return loss(x); };
+  parts.on_step = [&](const nmoe::trainer::StepRecord& r) {
+    fmt::print("step {}: loss {:.6f} (lm {:.6f}, balance {:.6f}), grad norm {:.6f}, {:.3f} s\n", r.step, r.loss,
+               loss.last().lm, loss.last().balance, r.grad_norm, r.seconds);
+    std::cout.flush();
+    if (r.step > static_cast<uint64_t>(warmup)) times.push_back(r.seconds);
+    loss.TakeRouting();
+  };
+  nmoe::trainer::TrainLoop trainer(std::move(parts), loop);
+  nmoe::TaskContext ctx;
+  ctx.report_progress = [](const nmoe::v1::Progress&) {};
+  ctx.log = [](nmoe::v1::LogLevel, const std::string&) {};
+  if (auto s = trainer.Run(ctx); !s.ok()) return Fail(s);
+
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  const double tokens_per_s = static_cast<double>(batch * seq) / median;
+  fmt::print("train step (threads {}): batch {} x {}, median {:.4f} s (best {:.4f}) -> {:.1f} tokens/s\n",
+             at::get_num_threads(), batch, seq, median, times.front(), tokens_per_s);
+  fmt::print("JSON {{\"impl\": \"cpp\", \"threads\": {}, \"batch\": {}, \"seq\": {}, \"total_params\": {}, "
+             "\"trainable_params\": {}, \"active_weights\": {}, \"seconds_per_iter\": {:.6f}, \"best\": {:.6f}, "
+             "\"tokens_per_s\": {:.2f}}}\n",
+             at::get_num_threads(), batch, seq, total, trained, active, median, times.front(), tokens_per_s);
+  return 0;
+}
