@@ -206,13 +206,27 @@ int main(int argc, char** argv) {
     const int64_t tokens = static_cast<int64_t>(w) * o.batch * o.seq;
     for (size_t r = 0; r < ranks.size(); ++r) {
       const Phase step = Stats(ranks[r], &StepTimes::total), sync = Stats(ranks[r], &StepTimes::sync);
-      const std::string share = base_step > 0 ? absl::StrFormat("%.1f %%", 100 * sync.median / base_step) : "-";
+      const std::string share = base_step > 0 && w > 1 ? absl::StrFormat("%.1f %%", 100 * sync.median / base_step) : "-";
       std::printf("| %d | %zu | %lld | %s | %s | %s | %s | %s | %s | %.0f |\n", w, r, static_cast<long long>(tokens),
                   Ms(Stats(ranks[r], &StepTimes::fwd_bwd)).c_str(),
                   o.split_wait ? Ms(Stats(ranks[r], &StepTimes::wait)).c_str() : "-", Ms(sync).c_str(),
                   Ms(Stats(ranks[r], &StepTimes::optimizer)).c_str(), Ms(step).c_str(), share.c_str(),
                   static_cast<double>(tokens) / step.median);
       all_identical = all_identical && ranks[r].identical;
+    }
+  }
+  std::printf("\nProcess CPU time of the same phases (every thread of the rank process, Gloo's included), ms, "
+              "median (p90); CPU share = step CPU / step wall time:\n\n");
+  std::printf("| W | rank | fwd+bwd CPU | sync CPU | step CPU | sync CPU / W=1 step CPU | CPU share |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+  const double base_cpu = by_world.count(1) ? Stats(by_world[1].front(), &StepTimes::total_cpu).median : 0;
+  for (const auto& [w, ranks] : by_world) {
+    for (size_t r = 0; r < ranks.size(); ++r) {
+      const Phase sync = Stats(ranks[r], &StepTimes::sync_cpu), step = Stats(ranks[r], &StepTimes::total_cpu);
+      const std::string share = base_cpu > 0 && w > 1 ? absl::StrFormat("%.1f %%", 100 * sync.median / base_cpu) : "-";
+      std::printf("| %d | %zu | %s | %s | %s | %s | %.0f %% |\n", w, r, Ms(Stats(ranks[r], &StepTimes::fwd_bwd_cpu)).c_str(),
+                  Ms(sync).c_str(), Ms(step).c_str(), share.c_str(),
+                  100 * step.median / Stats(ranks[r], &StepTimes::total).median);
     }
   }
   std::printf("\n");

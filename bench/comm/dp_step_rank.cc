@@ -5,6 +5,8 @@
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -27,6 +29,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// CPU seconds of every thread of this process (Gloo's I/O threads included).
+double ProcessCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Random tokens: ids_BT = tokens[:, :T], targets_BT = tokens[:, 1:]. Every rank draws
 // its own sequences (its slice of the global batch), as a sharded loader gives.
@@ -46,17 +54,21 @@ absl::StatusOr<StepTimes> Step(model::CausalLm& lm, torch::optim::Optimizer& opt
                                double* loss_out) {
   StepTimes t;
   const auto start = Clock::now();
+  const double start_cpu = ProcessCpu();
   std::vector<double> counts = {static_cast<double>(batch.predicted_tokens), static_cast<double>(batch.ids_BT.numel())};
   if (dp != nullptr) NMOE_RETURN_IF_ERROR(dp->SumValues(counts));
   t.sync += Since(start);
+  t.sync_cpu += ProcessCpu() - start_cpu;
 
   auto phase = Clock::now();
+  double phase_cpu = ProcessCpu();
   optimizer.zero_grad();
   const double denominator = std::max(counts[0], 1.0);
   NMOE_ASSIGN_OR_RETURN(at::Tensor summed, trainer::LmLossSum(lm, batch));
   double loss_sum = summed.item<double>();
   (summed / denominator).backward();
   t.fwd_bwd = Since(phase);
+  t.fwd_bwd_cpu = ProcessCpu() - phase_cpu;
 
   if (barrier != nullptr) {
     phase = Clock::now();
@@ -64,6 +76,7 @@ absl::StatusOr<StepTimes> Step(model::CausalLm& lm, torch::optim::Optimizer& opt
     t.wait = Since(phase);
   }
   phase = Clock::now();
+  phase_cpu = ProcessCpu();
   if (dp != nullptr) {
     std::vector<double> sum = {loss_sum};
     NMOE_RETURN_IF_ERROR(dp->SumValues(sum));
@@ -71,6 +84,7 @@ absl::StatusOr<StepTimes> Step(model::CausalLm& lm, torch::optim::Optimizer& opt
     NMOE_RETURN_IF_ERROR(dp->SumGradients(parameters));
   }
   t.sync += Since(phase);
+  t.sync_cpu += ProcessCpu() - phase_cpu;
 
   phase = Clock::now();
   std::vector<at::Tensor> norms;
@@ -91,6 +105,7 @@ absl::StatusOr<StepTimes> Step(model::CausalLm& lm, torch::optim::Optimizer& opt
   optimizer.step();
   t.optimizer = Since(phase);
   t.total = Since(start);
+  t.total_cpu = ProcessCpu() - start_cpu;
   *loss_out = loss_sum / denominator;
   return t;
 }
@@ -168,7 +183,8 @@ std::string FormatDpRankResult(const DpRankResult& r) {
       << "\nlast_loss " << r.last_loss << "\nmax_abs_diff " << r.max_abs_diff << "\nidentical "
       << (r.identical ? 1 : 0) << "\n";
   for (const StepTimes& t : r.steps) {
-    out << "step " << t.fwd_bwd << " " << t.wait << " " << t.sync << " " << t.optimizer << " " << t.total << "\n";
+    out << "step " << t.fwd_bwd << " " << t.wait << " " << t.sync << " " << t.optimizer << " " << t.total << " "
+        << t.fwd_bwd_cpu << " " << t.sync_cpu << " " << t.total_cpu << "\n";
   }
   return out.str();
 }
@@ -181,7 +197,7 @@ absl::StatusOr<DpRankResult> ParseDpRankResult(const std::string& text) {
   while (in >> key) {
     if (key == "step") {
       StepTimes t;
-      in >> t.fwd_bwd >> t.wait >> t.sync >> t.optimizer >> t.total;
+      in >> t.fwd_bwd >> t.wait >> t.sync >> t.optimizer >> t.total >> t.fwd_bwd_cpu >> t.sync_cpu >> t.total_cpu;
       r.steps.push_back(t);
     } else if (key == "parameters") {
       in >> r.parameters;

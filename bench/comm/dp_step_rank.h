@@ -34,13 +34,18 @@ struct DpRankOptions {
   bool split_wait = false;
 };
 
-// Seconds of each phase of one step.
+// Wall seconds of each phase of one step.
 struct StepTimes {
   double fwd_bwd = 0;
   double wait = 0;  // the split_wait barrier (0 without it)
   double sync = 0;  // both SumValues calls + SumGradients; includes waiting for the slower rank
   double optimizer = 0;  // gradient norm + clipping + AdamW step
   double total = 0;
+  // Process CPU seconds (all threads) of the same phases: what the work costs,
+  // less sensitive than wall time to other processes on shared cores.
+  double fwd_bwd_cpu = 0;
+  double sync_cpu = 0;
+  double total_cpu = 0;
 };
 
 struct DpRankResult {
