@@ -26,11 +26,15 @@
 // step time and tokens/s over the --iters timed steps after --warmup steps.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +54,14 @@
 #include "trainer/train_loop.h"
 
 namespace {
+
+// CPU seconds of the whole process (every thread): on a shared machine the work done,
+// where the wall time also holds the waits for a core.
+double ProcessCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 int Fail(const absl::Status& s) {
   std::cerr << "bench_moe_train: " << s << "\n";
@@ -83,6 +95,37 @@ int64_t ActiveMatmulWeights(const nmoe::model::ModelConfig& c) {
   return n;
 }
 
+// Self time per op (LibTorch's legacy profiler) per step, the `rows` largest.
+void PrintOpTable(const torch::autograd::profiler::thread_event_lists& lists, int steps, size_t rows) {
+  using torch::autograd::profiler::EventKind;
+  using torch::autograd::profiler::LegacyEvent;
+  std::map<std::string, std::pair<double, int64_t>> self;  // op -> (self us, calls)
+  double all_us = 0;
+  for (const auto& list : lists) {
+    std::vector<std::pair<const LegacyEvent*, double>> open;  // push event, children's time
+    for (const LegacyEvent& e : list) {
+      if (e.kind() == EventKind::PushRange) {
+        open.emplace_back(&e, 0.0);
+      } else if (e.kind() == EventKind::PopRange && !open.empty()) {
+        const auto [push, children_us] = open.back();
+        open.pop_back();
+        const double us = push->cpuElapsedUs(e);
+        auto& t = self[push->name()];
+        t.first += us - children_us;
+        ++t.second;
+        (open.empty() ? all_us : open.back().second) += us;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> sorted(self.begin(), self.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  fmt::print("profile: {:.1f} ms per step in ops; self time by op:\n", all_us / 1000.0 / steps);
+  for (size_t i = 0; i < std::min(rows, sorted.size()); ++i) {
+    fmt::print("  {:<40} {:9.1f} ms {:6.1f}% {:7} calls\n", sorted[i].first, sorted[i].second.first / 1000.0 / steps,
+               100.0 * sorted[i].second.first / all_us, sorted[i].second.second / steps);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,7 +133,7 @@ int main(int argc, char** argv) {
   CLI::App app{"nmoe MoE training benchmark"};
   std::string preset = "small", experts_text = "1,2,3,4,4,3,2,1", write_model, blas_flag;
   int64_t vocab = 8192, batch = 16, seq = 256, top_k = 2;
-  int threads = 2, iters = 5, warmup = 1;
+  int threads = 2, iters = 5, warmup = 1, profile = 0;
   double lr = 1e-3, balance = 0.01, weight_decay = 0.0;
   app.add_option("--preset", preset, "Model preset (trainer/presets.h)")->capture_default_str();
   app.add_option("--vocab", vocab)->capture_default_str();
@@ -104,6 +147,7 @@ int main(int argc, char** argv) {
   app.add_option("--lr", lr, "Constant learning rate")->capture_default_str();
   app.add_option("--balance", balance, "Switch balance-loss coefficient")->capture_default_str();
   app.add_option("--weight-decay", weight_decay)->capture_default_str();
+  app.add_option("--profile", profile, "Then N more steps under LibTorch's profiler: self time by op");
   app.add_option("--write-model", write_model, "Save the upcycled model and the batch here (for peer_moe.py)");
   app.add_option(nmoe::compute::kBlasKernelsFlag, blas_flag, nmoe::compute::kBlasKernelsFlagHelp);
   CLI11_PARSE(app, argc, argv);
@@ -172,7 +216,7 @@ int main(int argc, char** argv) {
   FixedBatchSource source(b);
 
   nmoe::trainer::TrainLoopOptions loop;
-  loop.total_steps = static_cast<uint64_t>(warmup + iters);
+  loop.total_steps = static_cast<uint64_t>(warmup + iters + profile);
   loop.batch_sequences = batch;
   loop.schedule.peak_lr = lr;
   loop.schedule.total_steps = loop.total_steps;
@@ -181,33 +225,47 @@ int main(int argc, char** argv) {
   loop.stage = "bench";
   loop.log_every = loop.total_steps + 1;
 
-  std::vector<double> times;
+  std::vector<double> times, cpu_times;
+  double cpu_mark = 0;
   nmoe::trainer::TrainComponents parts;
   parts.parameters = *trainable;
   parts.optimizer = optimizer.get();
   parts.data = &source;
   parts.loss = [&loss](const nmoe::trainer::Batch& x) { return loss(x); };
   parts.on_step = [&](const nmoe::trainer::StepRecord& r) {
-    fmt::print("step {}: loss {:.6f} (lm {:.6f}, balance {:.6f}), grad norm {:.6f}, {:.3f} s\n", r.step, r.loss,
-               loss.last().lm, loss.last().balance, r.grad_norm, r.seconds);
+    const double cpu_now = ProcessCpuSeconds(), cpu = cpu_now - cpu_mark;
+    cpu_mark = cpu_now;
+    fmt::print("step {}: loss {:.6f} (lm {:.6f}, balance {:.6f}), grad norm {:.6f}, {:.3f} s, {:.3f} CPU s\n", r.step,
+               r.loss, loss.last().lm, loss.last().balance, r.grad_norm, r.seconds, cpu);
     std::cout.flush();
-    if (r.step > static_cast<uint64_t>(warmup)) times.push_back(r.seconds);
+    if (r.step > static_cast<uint64_t>(warmup) && r.step <= static_cast<uint64_t>(warmup + iters)) {
+      times.push_back(r.seconds);
+      cpu_times.push_back(cpu);
+    }
     loss.TakeRouting();
+    if (profile > 0 && r.step == static_cast<uint64_t>(warmup + iters)) {
+      torch::autograd::profiler::enableProfilerLegacy(
+          torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+    }
   };
   nmoe::trainer::TrainLoop trainer(std::move(parts), loop);
   nmoe::TaskContext ctx;
   ctx.report_progress = [](const nmoe::v1::Progress&) {};
   ctx.log = [](nmoe::v1::LogLevel, const std::string&) {};
+  cpu_mark = ProcessCpuSeconds();
   if (auto s = trainer.Run(ctx); !s.ok()) return Fail(s);
+  if (profile > 0) PrintOpTable(torch::autograd::profiler::disableProfilerLegacy(), profile, 25);
 
   std::sort(times.begin(), times.end());
+  std::sort(cpu_times.begin(), cpu_times.end());
   const double median = times[times.size() / 2];
+  const double cpu_median = cpu_times[cpu_times.size() / 2];
   const double tokens_per_s = static_cast<double>(batch * seq) / median;
   fmt::print("train step (threads {}): batch {} x {}, median {:.4f} s (best {:.4f}) -> {:.1f} tokens/s\n",
              at::get_num_threads(), batch, seq, median, times.front(), tokens_per_s);
   fmt::print("JSON {{\"impl\": \"cpp\", \"threads\": {}, \"batch\": {}, \"seq\": {}, \"total_params\": {}, "
              "\"trainable_params\": {}, \"active_weights\": {}, \"seconds_per_iter\": {:.6f}, \"best\": {:.6f}, "
-             "\"tokens_per_s\": {:.2f}}}\n",
-             at::get_num_threads(), batch, seq, total, trained, active, median, times.front(), tokens_per_s);
+             "\"tokens_per_s\": {:.2f}, \"cpu_seconds_per_iter\": {:.6f}}}\n",
+             at::get_num_threads(), batch, seq, total, trained, active, median, times.front(), tokens_per_s, cpu_median);
   return 0;
 }

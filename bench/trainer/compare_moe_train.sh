@@ -62,17 +62,21 @@ if len(counts) != 1:
     sys.exit("parameter counts differ: %s" % counts)
 print("same work: parameters (total, trainable, active matmul weights per token) %s on both sides;" % (counts.pop(),))
 print("per-step losses equal to 1e-4 relative: %s" % " ".join("%.5f" % x for x in ref))
-print("| finished (UTC) | load before / after | impl | s / step (median) | best | tokens/s |")
-print("|---|---|---|---|---|---|")
+print("| finished (UTC) | load before / after | impl | s / step (median) | best | tokens/s | CPU s / step |")
+print("|---|---|---|---|---|---|---|")
 for end, l0, l1, impl, j in results:
-    print("| %s | %s / %s | %s | %.3f | %.3f | %.1f |" % (end, l0, l1, "C++" if impl == "cpp" else "Python",
-                                                    j["seconds_per_iter"], j["best"], j["tokens_per_s"]))
+    print("| %s | %s / %s | %s | %.3f | %.3f | %.1f | %.3f |" % (end, l0, l1, "C++" if impl == "cpp" else "Python",
+          j["seconds_per_iter"], j["best"], j["tokens_per_s"], j["cpu_seconds_per_iter"]))
 ratios = []
 for i in range(0, len(results) - 1, 2):
     a, b = results[i][4], results[i + 1][4]
     cpp, py = (a, b) if a["impl"] == "cpp" else (b, a)
     ratios.append(cpp["tokens_per_s"] / py["tokens_per_s"])
 tps = {impl: statistics.median(r[4]["tokens_per_s"] for r in results if r[3] == impl) for impl in ("cpp", "python")}
+cpu = {impl: statistics.median(r[4]["cpu_seconds_per_iter"] for r in results if r[3] == impl)
+       for impl in ("cpp", "python")}
 print("C++ / Python tokens/s per adjacent pair: %s; medians %.1f / %.1f = %.2f" % (
     " ".join("%.2f" % x for x in ratios), tps["cpp"], tps["python"], tps["cpp"] / tps["python"]))
+print("CPU s / step, medians: C++ %.3f, Python %.3f: Python / C++ = %.2f" % (
+    cpu["cpp"], cpu["python"], cpu["python"] / cpu["cpp"]))
 EOF

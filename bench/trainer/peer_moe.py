@@ -19,7 +19,7 @@ weight decay --weight-decay) at a constant learning rate; the same fixed batch e
 step (DIR/batch.json).
 
 Prints the parameter counts, one line per step in bench_moe_train's format and a JSON
-line with the median step time and tokens/s over the --iters steps after --warmup.
+line with the median step time (wall and process CPU) and tokens/s over the --iters steps after --warmup.
 """
 import argparse
 import json
@@ -174,21 +174,24 @@ def main():
         opt.step()
         return loss, lm.item() / tokens, sum(b.item() for b in balances) / len(balances), norm
 
-    times = []
+    times, cpu_times = [], []
     for i in range(a.warmup + a.iters):
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), time.process_time()
         loss, lm, bal, norm = step()
-        seconds = time.perf_counter() - t
-        print("step %d: loss %.6f (lm %.6f, balance %.6f), grad norm %.6f, %.3f s" % (i + 1, loss, lm, bal, norm, seconds),
-              flush=True)
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c0
+        print("step %d: loss %.6f (lm %.6f, balance %.6f), grad norm %.6f, %.3f s, %.3f CPU s" % (
+            i + 1, loss, lm, bal, norm, seconds, cpu), flush=True)
         if i >= a.warmup:
             times.append(seconds)
+            cpu_times.append(cpu)
     times.sort()
+    cpu_times.sort()
     median = times[len(times) // 2]
     print("JSON " + json.dumps({"impl": "python", "threads": torch.get_num_threads(), "batch": ids.shape[0],
                                 "seq": inputs.shape[1], "total_params": total, "trainable_params": trained,
                                 "active_weights": active, "seconds_per_iter": median, "best": times[0],
-                                "tokens_per_s": tokens / median}))
+                                "tokens_per_s": tokens / median,
+                                "cpu_seconds_per_iter": cpu_times[len(cpu_times) // 2]}))
 
 
 if __name__ == "__main__":
