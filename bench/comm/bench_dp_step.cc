@@ -60,13 +60,20 @@ Phase Stats(const DpRankResult& r, double StepTimes::*field) {
 std::string Ms(const Phase& p) { return absl::StrFormat("%.1f (%.1f)", p.median * 1e3, p.p90 * 1e3); }
 
 std::vector<std::string> RankArgs(const DpRankOptions& o, const std::string& result_path) {
-  return {"--rank",       absl::StrCat(o.rank),         "--world-size", absl::StrCat(o.world_size),
-          "--store",      o.store_dir,                  "--result",     result_path,
-          "--preset",     o.preset,                     "--vocab",      absl::StrCat(o.vocab_size),
-          "--batch",      absl::StrCat(o.batch),        "--seq",        absl::StrCat(o.seq),
-          "--bucket-mb",  absl::StrCat(o.bucket_bytes >> 20), "--threads", absl::StrCat(o.threads),
-          "--warmup",     absl::StrCat(o.warmup),       "--steps",      absl::StrCat(o.steps),
-          "--seed",       absl::StrCat(o.seed),         "--split-wait", o.split_wait ? "1" : "0"};
+  return {"--rank",       absl::StrCat(o.rank),
+          "--world-size", absl::StrCat(o.world_size),
+          "--store",      o.store_dir,
+          "--result",     result_path,
+          "--preset",     o.preset,
+          "--vocab",      absl::StrCat(o.vocab_size),
+          "--batch",      absl::StrCat(o.batch),
+          "--seq",        absl::StrCat(o.seq),
+          "--bucket-mb",  absl::StrCat(o.bucket_bytes >> 20),
+          "--threads",    absl::StrCat(o.threads),
+          "--warmup",     absl::StrCat(o.warmup),
+          "--steps",      absl::StrCat(o.steps),
+          "--seed",       absl::StrCat(o.seed),
+          "--split-wait", o.split_wait ? "1" : "0"};
 }
 
 // Runs `world` rank processes (this executable with --rank) and collects their results.
@@ -191,14 +198,17 @@ int main(int argc, char** argv) {
     if (!RunWorld(o, w, &by_world[w])) return 1;
   }
   const DpRankResult& any = by_world.begin()->second.front();
-  std::printf("preset %s: %lld parameters; SumGradients all-reduces %.2f MB (fp32) per step in buckets of <= %lld MiB, "
-              "plus 2 fp64 SumValues of 2 and 1 values. Per rank: %lld x %lld tokens, %d intra-op thread(s); "
-              "OMP_WAIT_POLICY=%s; %d measured steps after %d warm-up; %u hardware threads.\n\n",
-              o.preset.c_str(), static_cast<long long>(any.parameters), any.grad_bytes / 1e6,
-              static_cast<long long>(bucket_mb), static_cast<long long>(o.batch), static_cast<long long>(o.seq),
-              any.threads, getenv("OMP_WAIT_POLICY"), o.steps, o.warmup, std::thread::hardware_concurrency());
+  std::printf(
+      "preset %s: %lld parameters; SumGradients all-reduces %.2f MB (fp32) per step in buckets closed at >= %lld MiB, "
+      "plus 2 fp64 SumValues of 2 and 1 values. Per rank: %lld x %lld tokens, %d intra-op thread(s); "
+      "OMP_WAIT_POLICY=%s; %d measured steps after %d warm-up; %u hardware threads.\n\n",
+      o.preset.c_str(), static_cast<long long>(any.parameters), any.grad_bytes / 1e6, static_cast<long long>(bucket_mb),
+      static_cast<long long>(o.batch), static_cast<long long>(o.seq), any.threads, getenv("OMP_WAIT_POLICY"), o.steps,
+      o.warmup, std::thread::hardware_concurrency());
   std::printf("Times in ms, median (p90).\n\n");
-  std::printf("| W | rank | global tokens/step | fwd+bwd | wait | sync | optimizer | step | sync / W=1 step | global tokens/s |\n");
+  std::printf(
+      "| W | rank | global tokens/step | fwd+bwd | wait | sync | optimizer | step | sync / W=1 step | global tokens/s "
+      "|\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   const double base_step = by_world.count(1) ? Stats(by_world[1].front(), &StepTimes::total).median : 0;
   bool all_identical = true;
@@ -206,7 +216,8 @@ int main(int argc, char** argv) {
     const int64_t tokens = static_cast<int64_t>(w) * o.batch * o.seq;
     for (size_t r = 0; r < ranks.size(); ++r) {
       const Phase step = Stats(ranks[r], &StepTimes::total), sync = Stats(ranks[r], &StepTimes::sync);
-      const std::string share = base_step > 0 && w > 1 ? absl::StrFormat("%.1f %%", 100 * sync.median / base_step) : "-";
+      const std::string share =
+          base_step > 0 && w > 1 ? absl::StrFormat("%.1f %%", 100 * sync.median / base_step) : "-";
       std::printf("| %d | %zu | %lld | %s | %s | %s | %s | %s | %s | %.0f |\n", w, r, static_cast<long long>(tokens),
                   Ms(Stats(ranks[r], &StepTimes::fwd_bwd)).c_str(),
                   o.split_wait ? Ms(Stats(ranks[r], &StepTimes::wait)).c_str() : "-", Ms(sync).c_str(),
@@ -215,8 +226,9 @@ int main(int argc, char** argv) {
       all_identical = all_identical && ranks[r].identical;
     }
   }
-  std::printf("\nProcess CPU time of the same phases (every thread of the rank process, Gloo's included), ms, "
-              "median (p90); CPU share = step CPU / step wall time:\n\n");
+  std::printf(
+      "\nProcess CPU time of the same phases (every thread of the rank process, Gloo's included), ms, "
+      "median (p90); CPU share = step CPU / step wall time:\n\n");
   std::printf("| W | rank | fwd+bwd CPU | sync CPU | step CPU | sync CPU / W=1 step CPU | CPU share |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
   const double base_cpu = by_world.count(1) ? Stats(by_world[1].front(), &StepTimes::total_cpu).median : 0;
@@ -224,9 +236,9 @@ int main(int argc, char** argv) {
     for (size_t r = 0; r < ranks.size(); ++r) {
       const Phase sync = Stats(ranks[r], &StepTimes::sync_cpu), step = Stats(ranks[r], &StepTimes::total_cpu);
       const std::string share = base_cpu > 0 && w > 1 ? absl::StrFormat("%.1f %%", 100 * sync.median / base_cpu) : "-";
-      std::printf("| %d | %zu | %s | %s | %s | %s | %.0f %% |\n", w, r, Ms(Stats(ranks[r], &StepTimes::fwd_bwd_cpu)).c_str(),
-                  Ms(sync).c_str(), Ms(step).c_str(), share.c_str(),
-                  100 * step.median / Stats(ranks[r], &StepTimes::total).median);
+      std::printf("| %d | %zu | %s | %s | %s | %s | %.0f %% |\n", w, r,
+                  Ms(Stats(ranks[r], &StepTimes::fwd_bwd_cpu)).c_str(), Ms(sync).c_str(), Ms(step).c_str(),
+                  share.c_str(), 100 * step.median / Stats(ranks[r], &StepTimes::total).median);
     }
   }
   std::printf("\n");
@@ -244,10 +256,10 @@ int main(int argc, char** argv) {
       for (const DpRankResult& r : ranks) slowest = std::max(slowest, Stats(r, &StepTimes::total).median);
       const double w1_tps = static_cast<double>(o.batch * o.seq) / base_step;
       const double tps = static_cast<double>(w * o.batch * o.seq) / slowest;
-      std::printf("W=%d against W=1: step median %+.1f ms (%+.1f %%); global tokens/s %.2fx (weak-scaling "
-                  "efficiency %.0f %%).\n",
-                  w, (slowest - base_step) * 1e3, 100 * (slowest / base_step - 1), tps / w1_tps,
-                  100 * tps / (w * w1_tps));
+      std::printf(
+          "W=%d against W=1: step median %+.1f ms (%+.1f %%); global tokens/s %.2fx (weak-scaling "
+          "efficiency %.0f %%).\n",
+          w, (slowest - base_step) * 1e3, 100 * (slowest / base_step - 1), tps / w1_tps, 100 * tps / (w * w1_tps));
     }
   }
   return all_identical ? 0 : 1;

@@ -3,9 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
-#include <torch/csrc/autograd/grad_mode.h>
-
 #include <time.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
 #include <chrono>
 #include <cmath>
@@ -50,8 +49,7 @@ trainer::Batch RandomBatch(at::Generator& gen, int64_t batch, int64_t seq, int64
 // One step as TrainLoop::Step does it (grad_accumulation 1, grad_clip 1.0, fp32).
 absl::StatusOr<StepTimes> Step(model::CausalLm& lm, torch::optim::Optimizer& optimizer,
                                const std::vector<at::Tensor>& parameters, trainer::DataParallel* dp,
-                               comm::Communicator* barrier, const trainer::Batch& batch, double lr,
-                               double* loss_out) {
+                               comm::Communicator* barrier, const trainer::Batch& batch, double lr, double* loss_out) {
   StepTimes t;
   const auto start = Clock::now();
   const double start_cpu = ProcessCpu();
@@ -155,9 +153,9 @@ absl::StatusOr<DpRankResult> RunDpRank(const DpRankOptions& o) {
     at::Generator gen = at::detail::createCPUGenerator(o.seed * 1000 + 17 + static_cast<uint64_t>(o.rank));
     for (int i = 0; i < o.warmup + o.steps; ++i) {
       const trainer::Batch batch = RandomBatch(gen, o.batch, o.seq, config.vocab_size);
-      NMOE_ASSIGN_OR_RETURN(StepTimes t, Step(*lm, *optimizer, parameters, dp.get(),
-                                                      o.split_wait ? communicator.get() : nullptr, batch, o.lr,
-                                                      &result.last_loss));
+      NMOE_ASSIGN_OR_RETURN(
+          StepTimes t, Step(*lm, *optimizer, parameters, dp.get(), o.split_wait ? communicator.get() : nullptr, batch,
+                            o.lr, &result.last_loss));
       if (i >= o.warmup) result.steps.push_back(t);
     }
     if (communicator != nullptr) {
@@ -179,9 +177,8 @@ absl::StatusOr<DpRankResult> RunDpRank(const DpRankOptions& o) {
 std::string FormatDpRankResult(const DpRankResult& r) {
   std::ostringstream out;
   out.precision(17);
-  out << "parameters " << r.parameters << "\ngrad_bytes " << r.grad_bytes << "\nthreads " << r.threads
-      << "\nlast_loss " << r.last_loss << "\nmax_abs_diff " << r.max_abs_diff << "\nidentical "
-      << (r.identical ? 1 : 0) << "\n";
+  out << "parameters " << r.parameters << "\ngrad_bytes " << r.grad_bytes << "\nthreads " << r.threads << "\nlast_loss "
+      << r.last_loss << "\nmax_abs_diff " << r.max_abs_diff << "\nidentical " << (r.identical ? 1 : 0) << "\n";
   for (const StepTimes& t : r.steps) {
     out << "step " << t.fwd_bwd << " " << t.wait << " " << t.sync << " " << t.optimizer << " " << t.total << " "
         << t.fwd_bwd_cpu << " " << t.sync_cpu << " " << t.total_cpu << "\n";

@@ -37,8 +37,8 @@ struct DpRankOptions {
 // Wall seconds of each phase of one step.
 struct StepTimes {
   double fwd_bwd = 0;
-  double wait = 0;  // the split_wait barrier (0 without it)
-  double sync = 0;  // both SumValues calls + SumGradients; includes waiting for the slower rank
+  double wait = 0;       // the split_wait barrier (0 without it)
+  double sync = 0;       // both SumValues calls + SumGradients; includes waiting for the slower rank
   double optimizer = 0;  // gradient norm + clipping + AdamW step
   double total = 0;
   // Process CPU seconds (all threads) of the same phases: what the work costs,

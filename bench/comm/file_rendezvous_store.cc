@@ -86,7 +86,8 @@ absl::StatusOr<std::vector<std::string>> FileRendezvousStore::Wait(const std::ve
 absl::StatusOr<int64_t> FileRendezvousStore::Add(const std::string& key, int64_t delta) {
   const fs::path lock_path = dir_ / ".add.lock";
   const int fd = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("file store: open ", lock_path.string(), ": ", strerror(errno)));
+  if (fd < 0)
+    return absl::UnavailableError(absl::StrCat("file store: open ", lock_path.string(), ": ", strerror(errno)));
   if (flock(fd, LOCK_EX) != 0) {
     const int err = errno;
     close(fd);

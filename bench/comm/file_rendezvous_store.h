@@ -23,8 +23,7 @@ class FileRendezvousStore : public comm::RendezvousStore {
   explicit FileRendezvousStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
   absl::Status Set(const std::string& key, const std::string& value) override;
-  absl::StatusOr<std::vector<std::string>> Wait(const std::vector<std::string>& keys,
-                                                absl::Duration timeout) override;
+  absl::StatusOr<std::vector<std::string>> Wait(const std::vector<std::string>& keys, absl::Duration timeout) override;
   absl::StatusOr<int64_t> Add(const std::string& key, int64_t delta) override;
 
  private:
