@@ -14,7 +14,7 @@
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
-#include "tests/worker/worker_e2e.h"
+#include "tests/support/worker_e2e.h"
 
 namespace nmoe::cli {
 namespace {

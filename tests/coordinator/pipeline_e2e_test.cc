@@ -18,7 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/files.h"
-#include "tests/worker/worker_e2e.h"
+#include "tests/support/worker_e2e.h"
 
 namespace nmoe::testing {
 namespace {

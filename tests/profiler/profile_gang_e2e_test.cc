@@ -27,6 +27,7 @@
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/worker_e2e.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer.h"
 #include "trainer/presets.h"
@@ -37,13 +38,10 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr char kToken[] = "profile-gang-token";
 const std::vector<std::string> kLangs = {"en", "el", "de"};
 
-std::string SourceDir() {
-  const char* dir = std::getenv("NMOE_SOURCE_DIR");
-  return dir != nullptr ? dir : ".";
-}
+using testing::SourceDir;
+
 std::string Corpus(const std::string& lang) { return absl::StrCat(SourceDir(), "/tests/data/corpus/", lang, "/train.txt"); }
 
 // tokenizer.json (vocab 400) + a random tiny-preset model in `dir`.
@@ -79,68 +77,16 @@ std::string ProfileJob(const std::string& name, int workers, const std::string& 
                       output, "\n");
 }
 
-class ProfileGangE2eTest : public ::testing::Test {
+class ProfileGangE2eTest : public testing::WorkerE2eTest {
  protected:
-  void SetUp() override { std::ofstream(dir_.file("tokens")) << kToken << "\n"; }
-
-  void StartCoordinator() {
-    auto child = testing::ChildProcess::Start(
-        {testing::BuildPath("coordinator/nmoe-coordinator"), "--data-dir", dir_.file("db"), "--listen", "127.0.0.1:0",
-         "--port-file", dir_.file("port"), "--token-file", dir_.file("tokens"), "--heartbeat-interval", "0.2",
-         "--lease-ttl", "10"},
-        dir_.file("coordinator.log"));
-    ASSERT_TRUE(child.ok()) << child.status();
-    coordinator_ = std::make_unique<testing::ChildProcess>(std::move(*child));
-    auto lines = testing::WaitForFileLines(dir_.file("port"), 1, absl::Seconds(30));
-    ASSERT_TRUE(lines.ok()) << lines.status() << "\n" << testing::ReadWholeFile(dir_.file("coordinator.log"));
-    port_ = std::stoi((*lines)[0]);
-    cli::ConnectionOptions connection;
-    connection.address = absl::StrCat("127.0.0.1:", port_);
-    connection.token = kToken;
-    connection.timeout = absl::Seconds(5);
-    client_ = cli::Client::Create(connection);
+  // Gang members publish 127.0.0.1 for the Gloo rendezvous.
+  testing::ChildProcess StartGangWorker(const std::string& name) {
+    return StartWorker(name, {"--advertise-host", "127.0.0.1"});
   }
 
-  testing::ChildProcess StartWorker(const std::string& name) {
-    auto child = testing::ChildProcess::Start(
-        {testing::BuildPath("worker/nmoe-worker"), "--coordinator", absl::StrCat("127.0.0.1:", port_), "--token-file",
-         dir_.file("tokens"), "--threads", "1", "--work-dir", dir_.path().string(), "--name", name,
-         "--report-interval", "0.2", "--advertise-host", "127.0.0.1"},
-        dir_.file(name + ".log"));
-    EXPECT_TRUE(child.ok()) << child.status();
-    return std::move(*child);
-  }
-
-  std::string Submit(const std::string& yaml) {
-    const std::string path = dir_.file("job" + std::to_string(++jobs_) + ".yaml");
-    std::ofstream(path) << yaml;
-    auto spec = cli::ReadJobFile(path);
-    EXPECT_TRUE(spec.ok()) << spec.status();
-    v1::SubmitJobRequest request;
-    *request.mutable_spec() = *spec;
-    auto response = client_->Call(client_->jobs(), &v1::JobService::Stub::SubmitJob, request);
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? response->job().id() : "";
-  }
-
-  v1::Job WaitDone(const std::string& id, absl::Duration timeout = absl::Seconds(400)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    v1::Job last;
-    v1::GetJobRequest request;
-    request.set_job_id(id);
-    while (absl::Now() < deadline) {
-      auto job = client_->Call(client_->jobs(), &v1::JobService::Stub::GetJob, request);
-      if (job.ok()) {
-        last = *job;
-        if (last.state() == v1::JOB_STATE_SUCCEEDED || last.state() == v1::JOB_STATE_FAILED ||
-            last.state() == v1::JOB_STATE_CANCELLED) {
-          return last;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ADD_FAILURE() << "timed out waiting for job " << id << ": " << last.ShortDebugString();
-    return last;
+  v1::Job WaitDone(const std::string& id) {
+    return WaitFor(
+        id, [](const v1::Job& j) { return j.state() >= v1::JOB_STATE_SUCCEEDED; }, absl::Seconds(400));
   }
 
   // The built nmoectl against the coordinator: exit code and stdout.
@@ -159,22 +105,16 @@ class ProfileGangE2eTest : public ::testing::Test {
   }
 
   std::string Logs() {
-    return absl::StrCat(testing::ReadWholeFile(dir_.file("a.log")), testing::ReadWholeFile(dir_.file("b.log")),
+    return absl::StrCat(testing::ReadWholeFile(WorkerLog("a")), testing::ReadWholeFile(WorkerLog("b")),
                         testing::ReadWholeFile(dir_.file("nmoectl.err")));
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ChildProcess> coordinator_;
-  int port_ = 0;
-  std::unique_ptr<cli::Client> client_;
-  int jobs_ = 0;
 };
 
 TEST_F(ProfileGangE2eTest, TwoWorkersStoreTheOneWorkerSelections) {
   ASSERT_NO_FATAL_FAILURE(MakeModel(dir_.path() / "model"));
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
-  testing::ChildProcess a = StartWorker("a");
-  testing::ChildProcess b = StartWorker("b");
+  testing::ChildProcess a = StartGangWorker("a");
+  testing::ChildProcess b = StartGangWorker("b");
   const std::string gang = Submit(ProfileJob("gang", 2, "out/gang"));
   v1::Job job = WaitDone(gang);
   ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.last_transition().message() << "\n" << Logs();

@@ -1,4 +1,4 @@
-#include "tests/worker/worker_e2e.h"
+#include "tests/support/worker_e2e.h"
 
 #include <chrono>
 #include <cstdlib>

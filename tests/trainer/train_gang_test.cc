@@ -2,7 +2,7 @@
 // and two nmoe-worker processes on 127.0.0.1. A tiny base is pretrained and a manual
 // plan allocated through the same coordinator (so the plan is in its store), then the
 // train job (num_workers 2) runs both stages data-parallel: both ranks log the same
-// global losses at every step. (The fixture follows tests/worker/nmoe_worker_test.cc.)
+// global losses at every step. (Fixture: tests/support/worker_e2e.h.)
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,12 +14,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "cli/client.h"
-#include "cli/job_file.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/worker_e2e.h"
 
 namespace nmoe {
 namespace {
@@ -27,81 +26,25 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr char kToken[] = "train-gang-token";
-
 std::string Corpus(const std::string& lang) {
-  const char* dir = std::getenv("NMOE_SOURCE_DIR");
-  return absl::StrCat(dir != nullptr ? dir : ".", "/tests/data/corpus/", lang, "/train.txt");
+  return absl::StrCat(testing::SourceDir(), "/tests/data/corpus/", lang, "/train.txt");
 }
 
-class TrainGangTest : public ::testing::Test {
+class TrainGangTest : public testing::WorkerE2eTest {
  protected:
-  void SetUp() override { std::ofstream(dir_.file("tokens")) << kToken << "\n"; }
-
-  void StartCoordinator() {
-    auto child = testing::ChildProcess::Start(
-        {testing::BuildPath("coordinator/nmoe-coordinator"), "--data-dir", dir_.file("db"), "--listen",
-         "127.0.0.1:0", "--port-file", dir_.file("port"), "--token-file", dir_.file("tokens"),
-         "--heartbeat-interval", "0.2", "--lease-ttl", "10"},
-        dir_.file("coordinator.log"));
-    ASSERT_TRUE(child.ok()) << child.status();
-    coordinator_ = std::make_unique<testing::ChildProcess>(std::move(*child));
-    auto lines = testing::WaitForFileLines(dir_.file("port"), 1, absl::Seconds(30));
-    ASSERT_TRUE(lines.ok()) << lines.status() << "\n" << testing::ReadWholeFile(dir_.file("coordinator.log"));
-    port_ = std::stoi((*lines)[0]);
-    cli::ConnectionOptions connection;
-    connection.address = absl::StrCat("127.0.0.1:", port_);
-    connection.token = kToken;
-    connection.timeout = absl::Seconds(5);
-    client_ = cli::Client::Create(connection);
-  }
-
-  testing::ChildProcess StartWorker(const std::string& name) {
-    auto child = testing::ChildProcess::Start(
-        {testing::BuildPath("worker/nmoe-worker"), "--coordinator", absl::StrCat("127.0.0.1:", port_), "--token-file",
-         dir_.file("tokens"), "--threads", "1", "--work-dir", dir_.path().string(), "--name", name,
-         "--report-interval", "0.2", "--advertise-host", "127.0.0.1"},
-        dir_.file(name + ".log"));
-    EXPECT_TRUE(child.ok()) << child.status();
-    return std::move(*child);
-  }
-
-  std::string Submit(const std::string& yaml) {
-    const std::string path = dir_.file("job" + std::to_string(++jobs_) + ".yaml");
-    std::ofstream(path) << yaml;
-    auto spec = cli::ReadJobFile(path);
-    EXPECT_TRUE(spec.ok()) << spec.status();
-    v1::SubmitJobRequest request;
-    *request.mutable_spec() = *spec;
-    auto response = client_->Call(client_->jobs(), &v1::JobService::Stub::SubmitJob, request);
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? response->job().id() : "";
+  // Gang members publish 127.0.0.1 for the Gloo rendezvous.
+  testing::ChildProcess StartGangWorker(const std::string& name) {
+    return StartWorker(name, {"--advertise-host", "127.0.0.1"});
   }
 
   // Waits for a terminal state; the workers' logs on anything but SUCCEEDED.
-  void WaitForSuccess(const std::string& id, absl::Duration timeout = absl::Seconds(240)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    v1::GetJobRequest request;
-    request.set_job_id(id);
-    v1::Job last;
-    while (absl::Now() < deadline) {
-      auto job = client_->Call(client_->jobs(), &v1::JobService::Stub::GetJob, request);
-      if (job.ok()) {
-        last = *job;
-        if (last.state() == v1::JOB_STATE_SUCCEEDED) return;
-        if (last.state() == v1::JOB_STATE_FAILED || last.state() == v1::JOB_STATE_CANCELLED) break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << "job " << id << " did not succeed: " << last.ShortDebugString() << "\n"
-           << testing::ReadWholeFile(dir_.file("a.log")) << testing::ReadWholeFile(dir_.file("b.log"));
+  void WaitForSuccess(const std::string& id) {
+    const v1::Job job = WaitFor(
+        id, [](const v1::Job& j) { return j.state() >= v1::JOB_STATE_SUCCEEDED; }, absl::Seconds(240));
+    ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED)
+        << job.ShortDebugString() << "\n"
+        << testing::ReadWholeFile(WorkerLog("a")) << testing::ReadWholeFile(WorkerLog("b"));
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<testing::ChildProcess> coordinator_;
-  int port_ = 0;
-  std::unique_ptr<cli::Client> client_;
-  int jobs_ = 0;
 };
 
 std::vector<nlohmann::json> Lines(const std::string& path) {
@@ -114,8 +57,8 @@ std::vector<nlohmann::json> Lines(const std::string& path) {
 
 TEST_F(TrainGangTest, TwoWorkersTrainAnMoeFromAStoredPlan) {
   ASSERT_NO_FATAL_FAILURE(StartCoordinator());
-  testing::ChildProcess a = StartWorker("a");
-  testing::ChildProcess b = StartWorker("b");
+  testing::ChildProcess a = StartGangWorker("a");
+  testing::ChildProcess b = StartGangWorker("b");
 
   const std::string pretrain = Submit(absl::StrCat(R"(name: base
 resources: {dtype: COMPUTE_DTYPE_FP32}

@@ -23,7 +23,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/files.h"
 #include "tests/support/http_get.h"
-#include "tests/worker/worker_e2e.h"
+#include "tests/support/worker_e2e.h"
 
 namespace nmoe {
 namespace {

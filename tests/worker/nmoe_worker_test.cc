@@ -25,7 +25,7 @@
 #include "tests/support/http_get.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
-#include "tests/worker/worker_e2e.h"
+#include "tests/support/worker_e2e.h"
 
 namespace nmoe {
 namespace {
@@ -36,7 +36,7 @@ using ::testing::HasSubstr;
 using testing::PretrainJobOptions;
 using testing::PretrainJobYaml;
 
-// The tiny preset on two languages of the sample corpus (tests/worker/worker_e2e.h).
+// The tiny preset on two languages of the sample corpus (tests/support/worker_e2e.h).
 std::string PretrainJob(const std::string& name, const std::string& output, int steps,
                         const std::string& corpus_dir = "", int workers = 1) {
   PretrainJobOptions o;
