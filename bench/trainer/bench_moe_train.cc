@@ -22,8 +22,10 @@
 // printed here (the check that both do the same work).
 //
 // Output: the parameter counts (total, trainable, matmul weights active per token),
-// one line per step (loss, gradient norm, seconds), and a JSON line with the median
-// step time and tokens/s over the --iters timed steps after --warmup steps.
+// one line per step (loss, gradient norm, wall seconds, process CPU seconds), and a
+// JSON line with the median step time (wall and CPU) and tokens/s over the --iters
+// timed steps after --warmup steps. --profile N runs N more steps under LibTorch's
+// profiler and prints the self time per op.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
