@@ -28,8 +28,8 @@ Table LanguageTable(const nmoe::v1::Evaluation& e, bool precise) {
 }
 
 // One row per (MoE layer, expert): assignments, share of the layer's (token, slot)
-// pairs, the share within each language's pairs; then the layer's old languages'
-// share at expert 0 ("-" when the evaluation named none) and dead experts, on the
+// pairs, the share within each language's pairs; then the share of the layer's
+// old-language tokens that use expert 0 ("-" when the evaluation named none) and dead experts, on the
 // layer's expert-0 row.
 Table RoutingTable(const nmoe::v1::Evaluation& e, bool precise) {
   auto share = [&](double v) { return precise ? fmt::format("{}", v) : fmt::format("{:.3f}", v); };

@@ -234,8 +234,9 @@ v1::Report BuildPipelineReport(const v1::Job& pipeline, const ReportInputs& inpu
   }
 
   md += "\n## Routing on held-out text\n\n";
-  md += "Per MoE layer: the share of the old languages' (token, slot) pairs sent to the frozen original MLP "
-        "(expert 0), and experts that received no token.\n\n";
+  md += "Per MoE layer: the share of the old languages' tokens that use the frozen original MLP (expert 0) "
+        "among their top-k experts (1 where every token uses every expert), experts that received no token, "
+        "and each expert's share of the layer's (token, slot) pairs.\n\n";
   for (const auto& m : models) {
     if (!m.evaluation || m.evaluation->routing().empty()) continue;
     md += fmt::format("**{}**\n\n| layer | experts | old languages to expert 0 | dead experts | token share by expert |\n"

@@ -123,7 +123,12 @@ std::vector<v1::LayerRouting> RoutingProtos(const std::vector<LayerRoutingCounts
       }
       if (all[static_cast<size_t>(e)] == 0) ++dead;
     }
-    if (!old.empty() && old_total > 0) layer.set_old_language_expert0_share(Share(old_expert0, old_total));
+    // Every valid token fills top_k slots with distinct experts, so the old tokens number
+    // old_total / top_k and old_expert0 of them have expert 0 among their choices.
+    if (!old.empty() && old_total > 0) {
+      const double old_tokens = static_cast<double>(old_total) / static_cast<double>(std::max<int64_t>(c.top_k, 1));
+      layer.set_old_language_expert0_share(std::min(1.0, static_cast<double>(old_expert0) / old_tokens));
+    }
     layer.set_dead_experts(dead);
     out.push_back(std::move(layer));
   }

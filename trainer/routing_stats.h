@@ -62,8 +62,10 @@ class RoutingCounter {
 
 // v1::LayerRouting per counted layer: per expert the assignments over all groups, the
 // token share (assignments / the layer's assignments) overall and within each group;
-// old_language_expert0_share = expert 0's share of the pairs of the groups named in
-// `old_languages` (set only when that list is non-empty and those groups have pairs);
+// old_language_expert0_share = the share of the tokens of the groups named in
+// `old_languages` whose top-k choices include expert 0 (the frozen original MLP): its
+// pairs there x top_k / their pairs, so 1 when n_l <= k (every token uses every expert);
+// set only when that list is non-empty and those groups have pairs;
 // dead_experts = experts with no assignment in any group. Shares are 0 when the
 // denominator is 0.
 std::vector<v1::LayerRouting> RoutingProtos(const std::vector<LayerRoutingCounts>& counts,

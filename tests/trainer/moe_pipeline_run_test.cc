@@ -152,8 +152,9 @@ evaluate:
   }
   EXPECT_EQ(l3.experts(0).assignments() + l3.experts(1).assignments(), slots);
   ASSERT_TRUE(l1.has_old_language_expert0_share());
-  EXPECT_DOUBLE_EQ(l1.old_language_expert0_share(), l1.experts(0).share_by_language().at("en"));
-  EXPECT_DOUBLE_EQ(l3.old_language_expert0_share(), 0.5);
+  // Of en's tokens, those with expert 0 in their top 2: its share of en's pairs x 2.
+  EXPECT_DOUBLE_EQ(l1.old_language_expert0_share(), 2 * l1.experts(0).share_by_language().at("en"));
+  EXPECT_DOUBLE_EQ(l3.old_language_expert0_share(), 1.0);  // 2 experts, top-2: every token uses expert 0
   EXPECT_EQ(l3.dead_experts(), 0u);
 }
 

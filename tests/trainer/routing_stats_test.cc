@@ -33,8 +33,8 @@ TEST(RoutingProtosTest, SharesOldLanguageShareAndDeadExperts) {
   c.layer = 5;
   c.num_experts = 4;
   c.top_k = 2;
-  c.by_group["en"] = {6, 2, 0, 0};  // old language: 6 of 8 pairs at expert 0
-  c.by_group["es"] = {1, 1, 0, 0};  // old language: 1 of 2
+  c.by_group["en"] = {3, 3, 2, 0};  // old language: 4 tokens (8 pairs), 3 of them use expert 0
+  c.by_group["es"] = {1, 1, 0, 0};  // old language: its 1 token uses expert 0
   c.by_group["el"] = {1, 5, 4, 0};
   auto protos = RoutingProtos({c}, {"en", "es"});
   ASSERT_EQ(protos.size(), 1u);
@@ -43,23 +43,34 @@ TEST(RoutingProtosTest, SharesOldLanguageShareAndDeadExperts) {
   EXPECT_EQ(l.num_experts(), 4u);
   EXPECT_EQ(l.top_k(), 2u);
   ASSERT_EQ(l.experts_size(), 4);
-  // Totals 8, 8, 4, 0 of 20.
-  EXPECT_EQ(l.experts(0).assignments(), 8u);
-  EXPECT_DOUBLE_EQ(l.experts(0).token_share(), 0.4);
-  EXPECT_DOUBLE_EQ(l.experts(1).token_share(), 0.4);
-  EXPECT_DOUBLE_EQ(l.experts(2).token_share(), 0.2);
+  // Totals 5, 9, 6, 0 of 20.
+  EXPECT_EQ(l.experts(0).assignments(), 5u);
+  EXPECT_DOUBLE_EQ(l.experts(0).token_share(), 0.25);
+  EXPECT_DOUBLE_EQ(l.experts(1).token_share(), 0.45);
+  EXPECT_DOUBLE_EQ(l.experts(2).token_share(), 0.3);
   EXPECT_DOUBLE_EQ(l.experts(3).token_share(), 0.0);
-  EXPECT_DOUBLE_EQ(l.experts(0).share_by_language().at("en"), 0.75);
+  EXPECT_DOUBLE_EQ(l.experts(0).share_by_language().at("en"), 0.375);
   EXPECT_DOUBLE_EQ(l.experts(1).share_by_language().at("el"), 0.5);
   EXPECT_DOUBLE_EQ(l.experts(3).share_by_language().at("es"), 0.0);
   ASSERT_TRUE(l.has_old_language_expert0_share());
-  EXPECT_DOUBLE_EQ(l.old_language_expert0_share(), 0.7);  // (6 + 1) / (8 + 2)
+  EXPECT_DOUBLE_EQ(l.old_language_expert0_share(), 0.8);  // tokens using expert 0: (3 + 1) / (4 + 1)
   EXPECT_EQ(l.dead_experts(), 1u);
 
   // No old languages named: the field stays absent.
   EXPECT_FALSE(RoutingProtos({c}, {})[0].has_old_language_expert0_share());
   // Old languages with no tokens: absent too.
   EXPECT_FALSE(RoutingProtos({c}, {"zh"})[0].has_old_language_expert0_share());
+
+  // n_l <= k: every token uses every expert, expert 0 included.
+  LayerRoutingCounts two;
+  two.num_experts = 2;
+  two.top_k = 2;
+  two.by_group["en"] = {7, 7};
+  EXPECT_DOUBLE_EQ(RoutingProtos({two}, {"en"})[0].old_language_expert0_share(), 1.0);
+  // Top-1: the share of tokens is the share of pairs.
+  two.top_k = 1;
+  two.by_group["en"] = {3, 1};
+  EXPECT_DOUBLE_EQ(RoutingProtos({two}, {"en"})[0].old_language_expert0_share(), 0.75);
 }
 
 TEST(RoutingCounterTest, CountsEveryTokenOncePerSlotInEachMoeLayer) {
