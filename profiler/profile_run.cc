@@ -95,7 +95,7 @@ absl::StatusOr<CollectedProfile> CollectProfile(model::CausalLm& model, const st
     }
     out.tokens += static_cast<uint64_t>(batch.real_tokens);
     done += static_cast<int64_t>(batch.sentence_ids.size());
-    if (options.progress) options.progress(done, total);
+    if (options.progress) options.progress(done, total, out.tokens);
   }
   out.sentences = done;
   if (out.lape) out.lape_counts = std::move(collector->lape());

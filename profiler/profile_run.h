@@ -20,8 +20,9 @@ struct RunOptions {
   uint64_t memory_budget_bytes = 2ull << 30;     // AP responses held in memory
   std::filesystem::path spill_dir;               // AP responses over the budget
   bool bf16_autocast = false;
-  // Called after each batch with sentences done and total. Optional.
-  std::function<void(int64_t, int64_t)> progress;
+  // Called after each batch with this rank's sentences done, its total, and the real
+  // tokens (no padding) done. Optional.
+  std::function<void(int64_t done, int64_t total, uint64_t tokens)> progress;
   // Polled between batches; true stops the run with CANCELLED. Optional.
   std::function<bool()> stop;
   // Gang member `rank` of `world` runs batches rank, rank + world, ... of the list it

@@ -11,6 +11,7 @@
 #include "compute/dtype.h"
 #include "model/checkpoint.h"
 #include "profiler/gang_profile.h"
+#include "profiler/profile_metrics.h"
 #include "profiler/profile_results.h"
 #include "profiler/profile_run.h"
 #include "tokenizer/tokenizer.h"
@@ -93,16 +94,6 @@ class ProfileTask : public Task {
     run.bf16_autocast = bf16;
     run.stop = [&ctx] { return ctx.StopRequested(); };
     const auto start = std::chrono::steady_clock::now();
-    run.progress = [&ctx, start](int64_t done, int64_t total) {
-      v1::Progress p;
-      p.set_stage("profile");
-      p.set_done(static_cast<uint64_t>(done));
-      p.set_total(static_cast<uint64_t>(total));
-      p.set_unit("sentences");
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (s > 0) p.set_rate_per_second(static_cast<double>(done) / s);
-      ctx.report_progress(p);
-    };
 
     std::vector<LanguageCorpus> corpora;
     std::vector<std::string> languages;
@@ -129,6 +120,23 @@ class ProfileTask : public Task {
         MakeBatches(picked, spec.batch_tokens() > 0 ? spec.batch_tokens() : 4096, tok.eos_id().value_or(0));
     ctx.Info(absl::StrCat("profile: ", picked.size(), " sentences in ", languages.size(), " languages, ", batches.size(),
                           " batches"));
+    int64_t share = 0;  // this rank's sentences
+    for (size_t i = 0; i < batches.size(); ++i) {
+      if (RunsBatch(i, rank, world)) share += static_cast<int64_t>(batches[i].sentence_ids.size());
+    }
+    ProfileMetrics exported(ctx.metrics, ctx.task.job_id(), rank, share);
+    const auto collect_start = std::chrono::steady_clock::now();
+    run.progress = [&ctx, &exported, collect_start](int64_t done, int64_t total, uint64_t tokens) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - collect_start).count();
+      exported.Record(done, tokens, s);
+      v1::Progress p;
+      p.set_stage("profile");
+      p.set_done(static_cast<uint64_t>(done));
+      p.set_total(static_cast<uint64_t>(total));
+      p.set_unit("sentences");
+      if (s > 0) p.set_rate_per_second(static_cast<double>(done) / s);
+      ctx.report_progress(p);
+    };
     NMOE_ASSIGN_OR_RETURN(CollectedProfile collected, CollectProfile(*loaded.model, languages, batches, run));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ctx.Info(absl::StrFormat("profile: %d sentences, %d tokens, %d neurons in %.1f s (%.0f tokens/s)%s",

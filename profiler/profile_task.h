@@ -8,6 +8,8 @@
 //     and SVG figures (profile_results.h).
 // A single worker runs it whole; a gang shards sentences once comm/ is wired
 // (profile_state.h holds the merge operations). docs/profiler.md.
+// While it runs, each rank exports its progress and tokens/s to ctx.metrics
+// (profile_metrics.h, docs/metrics.md).
 #pragma once
 
 #include <memory>

@@ -1,24 +1,27 @@
 #!/usr/bin/python3
 """Checks that the dashboards (deploy/grafana) and alert rules (deploy/prometheus)
-name only metrics that nmoe exports, and that their PromQL runs on a real
-Prometheus server scraping a real nmoe-coordinator (and nmoe-worker).
+name only metrics that nmoe exports, and that every panel has data on a real
+Prometheus server scraping a real nmoe-coordinator and two nmoe-workers at work.
 
-1. Starts nmoe-coordinator (loopback, port 0) and one nmoe-worker with
-   --metrics-port 0 against it, makes a job fail (an allocation whose profile does
-   not exist, max_restarts 0), cancels another, and provokes a NOT_FOUND RPC, so
-   counters with labels exist.
-2. Scrapes both /metrics endpoints.
-3. Every metric a query names must be scraped for real, or be registered in the
-   worker-side sources (task metrics, e.g. trainer/train_metrics.cc, exist only
-   while such a task runs; nmoe_worker_current_task only while a task runs), or be
-   listed in pending_metrics.txt (then also in docs/deploy.md, and not exported
-   anywhere: stale entries fail).
-4. Runs a Prometheus server (Debian's) on loopback scraping both daemons every 0.5 s
-   with deploy/prometheus/alerts.yml loaded, evaluates every dashboard and alert
-   expression through its HTTP API (all must parse and run), requires data from
-   every dashboard query whose metrics were all scraped for real, and requires
-   NmoeJobFailed to fire (for the job that failed) and NmoeCoordinatorDown not to.
-5. Every nmoe_* metric exported (scraped or registered) is documented in docs/metrics.md.
+1. Starts nmoe-coordinator (loopback, port 0), a Prometheus server (Debian's)
+   scraping it every 0.5 s with deploy/prometheus/alerts.yml loaded, and two
+   nmoe-workers with --metrics-port 0 (scraped too once their ports are known).
+2. Control plane: makes a job fail (an allocation whose profile does not exist,
+   max_restarts 0), cancels another, and provokes a NOT_FOUND RPC, so counters with
+   labels exist.
+3. Work: a tiny pretrain (4 steps, the committed sample corpus), a manual allocation,
+   then at the same time an MoE train job (far more steps than the check waits for)
+   on one worker and a profile job of the pretrained model (more sentences than the
+   check waits for) on the other.
+4. While both run: scrapes both workers' /metrics (every metric a query names must
+   be scraped for real), evaluates every dashboard and alert expression through
+   Prometheus's HTTP API (all must parse and run), and requires a finite value from
+   every dashboard panel and variable query (retried until the rates and quantiles
+   have two samples, within a deadline); then checks that both jobs were still
+   running, cancels them, and requires the task series to be gone from the workers.
+5. NmoeJobFailed fires (for the job that failed) and NmoeCoordinatorDown does not.
+6. Every nmoe_* metric exported (scraped or registered in the sources) is
+   documented in docs/metrics.md.
 """
 import glob
 import json
@@ -35,6 +38,7 @@ import urllib.request
 import yaml
 
 from deploy_support import BINARIES, DEPLOY, SOURCE, Checks, run
+from metrics_jobs import ALLOCATE, ALLOCATE_MISSING, PRETRAIN, PROFILE, train_job
 
 WORKER_SOURCES = ["worker/*.cc", "compute/*.cc", "common/metrics.cc", "trainer/*.cc", "profiler/*.cc"]
 NAME_RE = re.compile(r"\b(nmoe_[a-z0-9_]+|up)\b")
@@ -120,13 +124,13 @@ def free_port():
     return port
 
 
-def wait_for(pred, timeout, what):
+def wait_for(pred, timeout, what, interval=0.1):
     end = time.time() + timeout
     while time.time() < end:
         v = pred()
         if v:
             return v
-        time.sleep(0.1)
+        time.sleep(interval)
     raise TimeoutError(what)
 
 
@@ -151,14 +155,28 @@ def prom_query(port, expr):
         return json.load(e)
 
 
+# Series that exist only while a train or profile task runs.
+TASK_METRICS = ("nmoe_train_", "nmoe_moe_", "nmoe_profile_", "nmoe_worker_current_task")
+
+
+def finite_values(result):
+    """The finite sample values of an instant-query answer."""
+    out = []
+    for s in result.get("data", {}).get("result", []):
+        try:
+            v = float(s["value"][1])
+        except (KeyError, ValueError, TypeError):
+            continue
+        if v == v and v not in (float("inf"), float("-inf")):
+            out.append(v)
+    return out
+
+
 def main():
     c = Checks("deploy_metrics")
     qs = queries()
     c.expect(len(qs) > 40, f"found the dashboards' and rules' queries ({len(qs)})")
     check_dashboards(c)
-    pending_path = os.path.join(os.path.dirname(__file__), "pending_metrics.txt")
-    pending = {l.strip() for l in open(pending_path) if l.strip() and not l.startswith("#")}
-    doc = open(os.path.join(SOURCE, "docs", "deploy.md")).read()
     metrics_doc = open(os.path.join(SOURCE, "docs", "metrics.md")).read()
     registered = source_names()
 
@@ -167,7 +185,7 @@ def main():
     phases = []  # (what, seconds since start), printed at the end
     tmp = tempfile.TemporaryDirectory(prefix="nmoe-deploy-metrics-")
     try:
-        # 1. A real coordinator and worker.
+        # 1. A real coordinator, Prometheus and two workers.
         coord_log = open(os.path.join(tmp.name, "coordinator.log"), "w")
         procs.append(subprocess.Popen(
             [BINARIES["nmoe-coordinator"], "--data-dir", os.path.join(tmp.name, "db"), "--listen", "127.0.0.1:0",
@@ -175,8 +193,8 @@ def main():
              "--heartbeat-interval", "0.5", "--lease-ttl", "3"], stdout=coord_log, stderr=subprocess.STDOUT))
         grpc_port, coord_metrics = wait_for(lambda: read_ports(os.path.join(tmp.name, "ports")), 20, "coordinator")
         address = f"127.0.0.1:{grpc_port}"
-        # A Prometheus server, started now as its start-up overlaps the workers'; it
-        # scrapes the coordinator, and the worker once its port is known (file_sd).
+        # Prometheus starts now as its start-up overlaps the workers'; it scrapes the
+        # coordinator, and the workers once their ports are known (file_sd).
         prom_port = free_port()
         worker_targets = os.path.join(tmp.name, "worker-targets.json")
         with open(worker_targets, "w") as fh:
@@ -195,109 +213,141 @@ def main():
              f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
             stdout=prom_log, stderr=subprocess.STDOUT))
 
-        worker_log_path = os.path.join(tmp.name, "worker.log")
-
-        def start_worker(log_path, *extra):
+        worker_logs = [os.path.join(tmp.name, f"worker-{n}.log") for n in ("a", "b")]
+        workers = []
+        for n, log_path in zip(("a", "b"), worker_logs):
             procs.append(subprocess.Popen(
                 [BINARIES["nmoe-worker"], "--coordinator", address, "--threads", "1", "--work-dir", tmp.name,
-                 "--name", "deploy-check", "--report-interval", "0.2", *extra],
+                 "--name", f"deploy-check-{n}", "--report-interval", "0.2", "--metrics-port", "0"],
                 stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
                 env=dict(os.environ, OMP_WAIT_POLICY="passive")))
-        start_worker(worker_log_path, "--metrics-port", "0")
-        metrics_worker = procs[-1]
+            workers.append(procs[-1])
 
-        # A job that fails (its profile does not exist) and one that is cancelled.
-        job = os.path.join(tmp.name, "allocate.yaml")
-        with open(job, "w") as fh:
-            fh.write("name: deploy-check\nmax_restarts: 0\nresources:\n  num_workers: 1\nallocate:\n"
-                     "  profile_job_id: job-does-not-exist\n  strategy: ALLOCATION_STRATEGY_UNIFORM\n"
-                     "  old_languages: [en]\n  new_languages: [el]\n  uniform_experts: 2\n")
-        failing = nmoectl(address, "submit", "-f", job)
-        if not c.expect(failing.returncode == 0, f"submitted a job: {failing.stdout}{failing.stderr}"):
-            c.finish()  # nothing below can work without nmoectl (exits; `finally` stops the processes)
-        c.expect(nmoectl(address, "get", "job-00000000000000000000").returncode != 0, "a NOT_FOUND call")
+        def logs():
+            return "".join(f"--- {os.path.basename(p)}:\n{open(p).read()[-1500:]}\n" for p in worker_logs)
 
-        def worker_port():
-            m = re.search(r"metrics on port (\d+)", open(worker_log_path).read())
-            return int(m.group(1)) if m else None
+        def submit(text, name, *extra):
+            path = os.path.join(tmp.name, f"{name}.yaml")
+            with open(path, "w") as fh:
+                fh.write(text)
+            r = nmoectl(address, "submit", "-f", path, *extra)
+            if not c.expect(r.returncode == 0 and r.stdout.strip().startswith("job-"),
+                            f"submitted {name}: {r.stdout}{r.stderr}"):
+                raise SystemExit(c.finish())  # exits; `finally` stops the processes
+            return r.stdout.strip()
 
-        wait_for(lambda: worker_port() or metrics_worker.poll() is not None, 60, "the worker's start-up")
-        wport = worker_port()
-        phases.append(("worker started", time.time() - t0))
-        if not c.expect(wport, "nmoe-worker serves /metrics: " + open(worker_log_path).read()[-400:]):
-            raise SystemExit(c.finish())
-
-        def job_failed():
-            return "failed" in nmoectl(address, "get", failing.stdout.strip()).stdout.lower()
-        c.expect(wait_for(job_failed, 60, "the job to fail"), "the job failed on the worker")
-        phases.append(("job failed", time.time() - t0))
-        cancelled = nmoectl(address, "submit", "-f", job, "--name", "to-cancel")
-        nmoectl(address, "cancel", cancelled.stdout.strip())
-
-        # 2. Real scrapes.
-        coord_names = scrape(coord_metrics)
-        worker_names = scrape(wport)
-        real = coord_names | worker_names
-        for who, names in (("nmoe-coordinator", coord_names), ("nmoe-worker", worker_names)):
-            print(f"scraped {who}: {sorted(n for n in names if n.startswith('nmoe_'))}")
-
-        # 3. Names.
-        def from_sources(n):
-            base = re.sub(r"_(bucket|sum|count)$", "", n)
-            return n in registered or base in registered
-        used = set()
-        for src, expr, _ in qs:
-            for n in names_in(expr):
-                used.add(n)
-                ok = n in real or n in BUILTIN or from_sources(n) or n in pending
-                c.expect(ok, f"{src}: {n} is exported (scraped, registered in the sources, or pending)")
-        for n in sorted(pending):
-            c.expect(n in used, f"pending {n} is still used by a dashboard or rule")
-            c.expect(n not in real and not from_sources(n), f"pending {n} is exported now: drop it from the list")
-            c.expect(n in doc, f"pending {n} is listed in docs/deploy.md")
-        source_only = sorted(n for n in used if n not in real and n not in BUILTIN and n not in pending)
-        print(f"checked against the sources only (not scraped in this run): {source_only}")
-
-        # 5. Documentation of every exported metric.
-        exported = {re.sub(r"_(bucket|sum|count)$", "", n) for n in real if n.startswith("nmoe_")} | set(registered)
-        for n in sorted(exported):
-            c.expect(n in metrics_doc, f"{n} is documented in docs/metrics.md")
-
-        # 4. A real Prometheus evaluates every query (started above).
-        with open(worker_targets + ".tmp", "w") as fh:
-            json.dump([{"targets": [f"127.0.0.1:{wport}"], "labels": {"component": "worker"}}], fh)
-        os.replace(worker_targets + ".tmp", worker_targets)
-        def scraped_thrice():
+        def state(job_id):
+            r = nmoectl(address, "get", job_id, "-o", "json")
             try:
-                r = prom_query(prom_port, 'count_over_time(up{component="coordinator"}[1m])')
-                return r["data"]["result"] and float(r["data"]["result"][0]["value"][1]) >= 3
-            except (OSError, KeyError, ValueError):
-                return False
-        wait_for(scraped_thrice, 30, "Prometheus to scrape the coordinator three times")
+                return json.loads(r.stdout).get("state", "")
+            except ValueError:
+                return ""
 
-        def worker_scraped():
-            r = prom_query(prom_port, 'count_over_time(up{component="worker"}[1m])')
-            return r["data"]["result"] and float(r["data"]["result"][0]["value"][1]) >= 3
-        wait_for(worker_scraped, 30, "Prometheus to scrape the worker three times")
-        phases.append(("Prometheus scraped", time.time() - t0))
-        # Counters made before the first scrape: make more calls so rates see increases.
-        nmoectl(address, "list")
+        def wait_state(job_id, want, timeout, what):
+            def done():
+                s = state(job_id)
+                return s if s in want or s in ("JOB_STATE_FAILED", "JOB_STATE_CANCELLED",
+                                               "JOB_STATE_SUCCEEDED") else None
+            try:
+                s = wait_for(done, timeout, what, interval=0.3)
+            except TimeoutError:
+                s = state(job_id)
+            c.expect(s in want, f"{what}: {job_id} is {s}, not {want}\n{logs()}")
+            return s in want
+
+        # 2. A job that fails (its profile does not exist), one cancelled, a NOT_FOUND.
+        failing = submit(ALLOCATE_MISSING, "failing")
+        c.expect(nmoectl(address, "get", "job-00000000000000000000").returncode != 0, "a NOT_FOUND call")
+        base = submit(PRETRAIN, "pretrain")
+
+        def worker_ports():
+            ports = [re.search(r"metrics on port (\d+)", open(p).read()) for p in worker_logs]
+            return [int(m.group(1)) for m in ports] if all(ports) else None
+
+        wait_for(lambda: worker_ports() or any(w.poll() is not None for w in workers), 60, "the workers' start-up")
+        wports = worker_ports()
+        phases.append(("workers started", time.time() - t0))
+        if not c.expect(wports, "both nmoe-workers serve /metrics: " + logs()):
+            raise SystemExit(c.finish())
+        with open(worker_targets + ".tmp", "w") as fh:
+            json.dump([{"targets": [f"127.0.0.1:{p}" for p in wports], "labels": {"component": "worker"}}], fh)
+        os.replace(worker_targets + ".tmp", worker_targets)
+        cancelled = submit(ALLOCATE_MISSING, "to-cancel", "--name", "to-cancel")
+        nmoectl(address, "cancel", cancelled)
+        wait_state(failing, {"JOB_STATE_FAILED"}, 60, "the job without a profile failed")
+        phases.append(("job failed", time.time() - t0))
+
+        # 3. Pretrain -> allocation -> train and profile at the same time.
+        if not wait_state(base, {"JOB_STATE_SUCCEEDED"}, 120, "the tiny pretrain"):
+            raise SystemExit(c.finish())
+        phases.append(("pretrained", time.time() - t0))
+        plan = submit(ALLOCATE, "allocate")
+        if not wait_state(plan, {"JOB_STATE_SUCCEEDED"}, 60, "the manual allocation"):
+            raise SystemExit(c.finish())
+        train = submit(train_job("plan-" + plan[len("job-"):]), "train")  # allocate_task.h PlanIdForJob
+        profile = submit(PROFILE, "profile")
+
+        def task_series_in_prometheus():
+            got = [prom_query(prom_port, f'count_over_time({n}{{job_id="{j}"}}[1m])')
+                   for n, j in (("nmoe_train_step", train), ("nmoe_profile_sentences_done", profile))]
+            return all(len(finite_values(r)) > 0 and min(finite_values(r)) >= 2 for r in got)
+        try:
+            wait_for(task_series_in_prometheus, 90, "Prometheus to scrape the train and profile tasks", interval=0.3)
+        except TimeoutError:
+            c.expect(False, f"the train and profile tasks' series reach Prometheus:\n{logs()}")
+            raise SystemExit(c.finish())
+        phases.append(("tasks scraped", time.time() - t0))
+
+        # 4. While both run: real scrapes, names, and every query.
+        coord_names = scrape(coord_metrics)
+        worker_names = set().union(*(scrape(p) for p in wports))
+        real = coord_names | worker_names
+        for who, names in (("nmoe-coordinator", coord_names), ("nmoe-workers", worker_names)):
+            print(f"scraped {who}: {sorted(n for n in names if n.startswith('nmoe_'))}")
+        for src, expr, _ in qs:
+            for n in names_in(expr) - BUILTIN:
+                c.expect(n in real, f"{src}: {n} is scraped from the running daemons")
+
+        nmoectl(address, "list")  # more calls, so the RPC rates see increases
         nmoectl(address, "get", "job-00000000000000000000")
-        time.sleep(1.2)
-        empty = []
-        for src, expr, kind in qs:
-            e = expr.replace("$job_id", ".*").replace("$layer", ".*")
-            r = prom_query(prom_port, e)
-            if not c.expect(r.get("status") == "success", f"{src}: Prometheus runs {e!r}: {r.get('error')}"):
-                continue
-            names = names_in(expr) - BUILTIN
-            if kind != "alert" and names and names <= real:
-                if not r["data"]["result"]:
-                    empty.append(f"{src}: {e}")
-        c.expect(not empty, f"dashboard queries over scraped metrics return data; empty: {empty}")
+        deadline = time.time() + 30
+        while True:
+            empty, broken = [], []
+            for src, expr, kind in qs:
+                e = expr.replace("$job_id", ".*").replace("$layer", ".*")
+                r = prom_query(prom_port, e)
+                if r.get("status") != "success":
+                    broken.append(f"{src}: Prometheus runs {e!r}: {r.get('error')}")
+                elif kind != "alert" and not finite_values(r):
+                    empty.append(f"{src}: {e} -> {r['data']['result'][:3]}")
+            if broken or not empty or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        for b in broken:
+            c.expect(False, b)
+        c.expect(not empty, f"every dashboard panel and variable query returns a finite value; empty: {empty}")
         phases.append(("queries evaluated", time.time() - t0))
-        print("timeline: " + ", ".join(f"{w} {t:.1f} s" for w, t in phases))
-        # The alert rules run on the server: the job that failed for real fires
+        progress = {n: finite_values(prom_query(prom_port, n))
+                    for n in ("nmoe_train_step", "nmoe_profile_sentences_done", "nmoe_profile_sentences")}
+        print(f"while queried: {progress}")
+        for job_id, what in ((train, "the MoE train job"), (profile, "the profile job")):
+            s = state(job_id)
+            c.expect(s == "JOB_STATE_RUNNING", f"{what} still runs after the queries ({s}): the data is live")
+            nmoectl(address, "cancel", job_id)
+        wait_state(train, {"JOB_STATE_CANCELLED"}, 30, "the train job cancelled")
+        wait_state(profile, {"JOB_STATE_CANCELLED"}, 30, "the profile job cancelled")
+
+        def task_series_left():
+            names = set().union(*(scrape(p) for p in wports))
+            return sorted(n for n in names if n.startswith(TASK_METRICS))
+        try:
+            wait_for(lambda: not task_series_left(), 10, "the task series to go")
+        except TimeoutError:
+            pass
+        c.expect(not task_series_left(), f"the cancelled tasks' series are removed: {task_series_left()}")
+        phases.append(("cancelled", time.time() - t0))
+
+        # 5. The alert rules run on the server: the job that failed for real fires
         # NmoeJobFailed (no `for`); the healthy coordinator fires no NmoeCoordinatorDown.
         def firing(name):
             r = prom_query(prom_port, f'ALERTS{{alertname="{name}", alertstate="firing"}}')
@@ -309,6 +359,12 @@ def main():
         c.expect(firing("NmoeJobFailed"), "NmoeJobFailed fires for the job that failed")
         r = prom_query(prom_port, 'ALERTS{alertname="NmoeCoordinatorDown"}')
         c.expect(r.get("status") == "success" and not r["data"]["result"], "NmoeCoordinatorDown stays silent")
+
+        # 6. Documentation of every exported metric.
+        exported = {re.sub(r"_(bucket|sum|count)$", "", n) for n in real if n.startswith("nmoe_")} | set(registered)
+        for n in sorted(exported):
+            c.expect(n in metrics_doc, f"{n} is documented in docs/metrics.md")
+        print("timeline: " + ", ".join(f"{w} {t:.1f} s" for w, t in phases))
     finally:
         for p in reversed(procs):
             if p.poll() is None:
