@@ -16,9 +16,10 @@ Prometheus server scraping a real nmoe-coordinator and two nmoe-workers at work.
 4. While both run: scrapes both workers' /metrics (every metric a query names must
    be scraped for real), evaluates every dashboard and alert expression through
    Prometheus's HTTP API (all must parse and run), and requires a finite value from
-   every dashboard panel and variable query (retried until the rates and quantiles
-   have two samples, within a deadline); then checks that both jobs were still
-   running, cancels them, and requires the task series to be gone from the workers.
+   every dashboard panel and variable query and from every series selector of the
+   alert rules (retried until the rates and quantiles have two samples, within a
+   deadline); then checks that both jobs were still running, cancels them, and
+   requires the task series to be gone from the workers.
 5. NmoeJobFailed fires (for the job that failed) and NmoeCoordinatorDown does not.
 6. Every nmoe_* metric exported (scraped or registered in the sources) is
    documented in docs/metrics.md.
@@ -93,6 +94,14 @@ def check_dashboards(c):
             text = " ".join([json.dumps(p["targets"]), p["title"], str(p.get("repeat", ""))])
             for var in set(re.findall(r"\$\{?(\w+)", text)):
                 c.expect(var in variables, f"{name}: {p['title']} uses ${var}, which the dashboard defines")
+
+
+SELECTOR_RE = re.compile(r"\b((?:nmoe_[a-z0-9_]+|up)(?:\{[^}]*\})?)")
+
+
+def selectors_in(expr):
+    """The vector selectors of `expr` (metric name with its label matchers)."""
+    return sorted(set(SELECTOR_RE.findall(expr)))
 
 
 def names_in(expr):
@@ -310,10 +319,15 @@ def main():
 
         nmoectl(address, "list")  # more calls, so the RPC rates see increases
         nmoectl(address, "get", "job-00000000000000000000")
+        # An alert's condition is false on a healthy run, but each series it selects
+        # must exist (a wrong label value would make the rule silently never fire).
+        checked = [(src, expr, kind) for src, expr, kind in qs] + \
+            [(f"{src} selects", sel, "selector") for src, expr, kind in qs if kind == "alert"
+             for sel in selectors_in(expr)]
         deadline = time.time() + 30
         while True:
             empty, broken = [], []
-            for src, expr, kind in qs:
+            for src, expr, kind in checked:
                 e = expr.replace("$job_id", ".*").replace("$layer", ".*")
                 r = prom_query(prom_port, e)
                 if r.get("status") != "success":
@@ -325,7 +339,8 @@ def main():
             time.sleep(0.5)
         for b in broken:
             c.expect(False, b)
-        c.expect(not empty, f"every dashboard panel and variable query returns a finite value; empty: {empty}")
+        c.expect(not empty, "every dashboard panel and variable query, and every series an alert rule selects, "
+                 f"returns a finite value; empty: {empty}")
         phases.append(("queries evaluated", time.time() - t0))
         progress = {n: finite_values(prom_query(prom_port, n))
                     for n in ("nmoe_train_step", "nmoe_profile_sentences_done", "nmoe_profile_sentences")}
