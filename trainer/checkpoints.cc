@@ -198,8 +198,9 @@ absl::StatusOr<FoundCheckpoint> CheckpointStore::Verify(const fs::path& dir) {
 }
 
 std::optional<FoundCheckpoint> CheckpointStore::FindLatestValid(
-    const std::function<void(const std::string&)>& warn) const {
+    const std::function<void(const std::string&)>& warn, uint64_t at_most) const {
   for (const fs::path& dir : List()) {
+    if (auto step = StepOfName(dir.filename().string()); step && *step > at_most) continue;
     auto found = Verify(dir);
     if (found.ok()) return *std::move(found);
     warn(absl::StrCat("skipping corrupt checkpoint ", dir.string(), ": ", found.status().message()));
@@ -224,6 +225,18 @@ absl::Status CheckpointStore::LoadOptimizer(const fs::path& dir, torch::optim::O
     return absl::DataLossError(absl::StrCat(path.string(), ": cannot restore the optimizer: ", e.what_without_backtrace()));
   }
   return absl::OkStatus();
+}
+
+std::vector<fs::path> CheckpointStore::RemoveNewerThan(uint64_t step) const {
+  std::vector<fs::path> removed;
+  for (const fs::path& dir : List()) {
+    auto n = StepOfName(dir.filename().string());
+    if (!n || *n <= step) continue;
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    removed.push_back(dir);
+  }
+  return removed;
 }
 
 void CheckpointStore::Prune() const {

@@ -68,9 +68,14 @@ class CheckpointStore {
   // naming the file for anything corrupt or missing.
   static absl::StatusOr<FoundCheckpoint> Verify(const std::filesystem::path& dir);
 
-  // The newest checkpoint that verifies; corrupt ones are reported to `warn` and
-  // skipped. nullopt when there is none.
-  std::optional<FoundCheckpoint> FindLatestValid(const std::function<void(const std::string&)>& warn) const;
+  // The newest checkpoint of a step <= `at_most` that verifies; corrupt ones are
+  // reported to `warn` and skipped. nullopt when there is none.
+  std::optional<FoundCheckpoint> FindLatestValid(const std::function<void(const std::string&)>& warn,
+                                                 uint64_t at_most = UINT64_MAX) const;
+
+  // Removes the checkpoints of steps > `step` (a gang resuming from an earlier common
+  // step discards what it cannot resume from); returns their paths.
+  std::vector<std::filesystem::path> RemoveNewerThan(uint64_t step) const;
 
   // Restores the optimizer state and the CPU generator from `dir`/optimizer.pt. The
   // optimizer must hold the same parameter groups as when saved. DATA_LOSS on a

@@ -8,9 +8,17 @@
 namespace nmoe::trainer {
 
 absl::Status DataParallel::SumValues(std::vector<double>& values) {
+  return ReduceValues(values, comm::ReduceOp::kSum, "summing step counts");
+}
+
+absl::Status DataParallel::MaxValues(std::vector<double>& values) {
+  return ReduceValues(values, comm::ReduceOp::kMax, "agreeing on values");
+}
+
+absl::Status DataParallel::ReduceValues(std::vector<double>& values, comm::ReduceOp op, const char* what) {
   at::Tensor t = at::tensor(values, at::kDouble);
-  if (absl::Status s = comm_->AllReduce(t, comm::ReduceOp::kSum); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("data parallel: summing step counts: ", s.message()));
+  if (absl::Status s = comm_->AllReduce(t, op); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("data parallel: ", what, ": ", s.message()));
   }
   const double* data = t.data_ptr<double>();
   for (size_t i = 0; i < values.size(); ++i) values[i] = data[i];

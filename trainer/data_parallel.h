@@ -30,12 +30,15 @@ class DataParallel {
 
   // Sums `values` over the ranks, in place (fp64, exact for counts below 2^53).
   absl::Status SumValues(std::vector<double>& values);
+  // The element-wise maximum of `values` over the ranks, in place (fp64).
+  absl::Status MaxValues(std::vector<double>& values);
   // Sums the gradients of `parameters` over the ranks, in place; an undefined
   // gradient becomes zeros first.
   absl::Status SumGradients(const std::vector<at::Tensor>& parameters);
 
  private:
   absl::Status ReduceBucket(const std::vector<at::Tensor>& grads);
+  absl::Status ReduceValues(std::vector<double>& values, comm::ReduceOp op, const char* what);
 
   comm::Communicator* comm_;
   int64_t bucket_bytes_;

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/progress_meter.h"
 #include "model/autocast.h"
+#include "common/status_macros.h"
 #include "trainer/data_parallel.h"
 
 namespace nmoe::trainer {
@@ -18,9 +19,40 @@ namespace nmoe::trainer {
 TrainLoop::TrainLoop(TrainComponents components, TrainLoopOptions options)
     : c_(std::move(components)), options_(std::move(options)) {}
 
+absl::StatusOr<std::optional<FoundCheckpoint>> TrainLoop::FindResumePoint(const TaskContext& ctx) {
+  auto warn = [&](const std::string& w) { ctx.Warn(w); };
+  std::optional<FoundCheckpoint> found = c_.checkpoints->FindLatestValid(warn);
+  if (c_.data_parallel == nullptr || c_.data_parallel->world_size() <= 1) return found;
+  // A gang resumes from one step, the newest that every rank holds a valid checkpoint
+  // of: a rank killed while writing one, or whose newest is corrupt, holds an older
+  // one. Each round proposes the minimum of the ranks' newest steps <= the last
+  // proposal; it stands when every rank has that step, else the next round looks
+  // below it. Step 0 (a fresh start) always stands.
+  uint64_t limit = UINT64_MAX;
+  while (true) {
+    if (found && found->state.step > limit) found = c_.checkpoints->FindLatestValid(warn, limit);
+    std::vector<double> proposal = {-static_cast<double>(found ? found->state.step : 0)};
+    NMOE_RETURN_IF_ERROR(c_.data_parallel->MaxValues(proposal));  // max of -step = -(min step)
+    const uint64_t common = static_cast<uint64_t>(-proposal[0]);
+    if (found && found->state.step != common) found = c_.checkpoints->FindLatestValid(warn, common);
+    const bool have = common == 0 || (found && found->state.step == common);
+    std::vector<double> missing = {have ? 0.0 : 1.0};
+    NMOE_RETURN_IF_ERROR(c_.data_parallel->MaxValues(missing));
+    if (missing[0] == 0.0) {
+      for (const auto& dir : c_.checkpoints->RemoveNewerThan(common)) {
+        ctx.Warn(absl::StrCat("removed checkpoint ", dir.string(), ": the gang resumes from step ", common,
+                              ", the newest step every rank holds"));
+      }
+      if (common == 0) found.reset();
+      return found;
+    }
+    limit = common - 1;
+  }
+}
+
 absl::StatusOr<uint64_t> TrainLoop::Resume(const TaskContext& ctx) {
   if (c_.checkpoints == nullptr) return 0;
-  auto found = c_.checkpoints->FindLatestValid([&](const std::string& w) { ctx.Warn(w); });
+  NMOE_ASSIGN_OR_RETURN(std::optional<FoundCheckpoint> found, FindResumePoint(ctx));
   if (!found) return 0;
   if (found->state.fingerprint != options_.fingerprint) {
     return absl::FailedPreconditionError(absl::StrCat(

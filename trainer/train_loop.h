@@ -12,7 +12,9 @@
 // Resume: Resume() loads the newest valid checkpoint of the store (model weights via
 // the caller's LoadModelFn, optimizer state, generator state, data position) and the
 // run continues exactly where it was saved: the same batches, learning rates and
-// optimizer moments, so the losses follow the uninterrupted run's.
+// optimizer moments, so the losses follow the uninterrupted run's. In a gang
+// (data_parallel with world > 1) every rank resumes from the same step: the newest one
+// all ranks hold a valid checkpoint of.
 #pragma once
 
 #include <torch/types.h>
@@ -23,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,7 +112,8 @@ class TrainLoop {
  public:
   TrainLoop(TrainComponents components, TrainLoopOptions options);
 
-  // Loads the newest valid checkpoint, if any; returns the step it holds (0: fresh
+  // Loads the newest valid checkpoint, if any (in a gang: the newest step every rank
+  // holds; a collective, so every rank must call it); returns the step it holds (0: fresh
   // start). FAILED_PRECONDITION when it belongs to another run (fingerprint), with
   // both fingerprints; errors of loading otherwise.
   absl::StatusOr<uint64_t> Resume(const TaskContext& ctx);
@@ -127,6 +131,9 @@ class TrainLoop {
  private:
   absl::StatusOr<StepRecord> Step();
   absl::Status Save();
+  // The checkpoint to resume from: the newest valid one, or in a gang the newest step
+  // every rank holds (newer ones are removed, with a warning); nullopt = fresh start.
+  absl::StatusOr<std::optional<FoundCheckpoint>> FindResumePoint(const TaskContext& ctx);
 
   TrainComponents c_;
   TrainLoopOptions options_;

@@ -1,6 +1,6 @@
 // The training loop: learning, gradient accumulation, clipping, checkpoints, stop and
 // resume (the losses of a resumed run equal the uninterrupted run's), corrupt
-// checkpoints, divergence.
+// checkpoints, a gang's ranks agreeing on the step to resume from, divergence.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/optim/sgd.h>
@@ -13,6 +13,8 @@
 #include "model/config.h"
 #include "tests/support/temp_dir.h"
 #include "tests/trainer/train_test_util.h"
+#include "tests/comm/rank_threads.h"
+#include "trainer/data_parallel.h"
 #include "trainer/optimizer.h"
 #include "trainer/packed_batches.h"
 #include "trainer/presets.h"
@@ -41,7 +43,7 @@ struct TrainRun {
   TaskContext ctx;
 
   TrainRun(const std::string& shard, const std::string& ckpt_dir, TrainLoopOptions options, uint64_t seed = 5,
-      bool sgd = false) {
+      bool sgd = false, DataParallel* data_parallel = nullptr) {
     lm = *model::NewRandomModel(testing::TinyModelConfig(kVocab), seed);
     if (sgd) {
       optimizer = std::make_unique<torch::optim::SGD>(lm->parameters(), torch::optim::SGDOptions(1.0));
@@ -64,6 +66,7 @@ struct TrainRun {
       return model::LoadWeightsInto(*lm, **checkpoint, true).status();
     };
     c.checkpoints = store.get();
+    c.data_parallel = data_parallel;
     c.on_step = [this](const StepRecord& r) {
       losses.resize(r.step, 0.0);
       grad_norms.resize(r.step, 0.0);
@@ -186,6 +189,80 @@ TEST_F(TrainLoopTest, KeepsTheLastTwoAndSkipsACorruptOne) {
   // A truncated state file is corrupt too.
   fs::resize_file(listed[1] / "trainer_state.json", 10);
   EXPECT_TRUE(absl::IsDataLoss(CheckpointStore::Verify(listed[1]).status()));
+}
+
+// Two ranks (threads, real Gloo over loopback), each with its own checkpoint folder as
+// in a gang (rank r > 0 under <output>/rank-r). `prepare` runs between a first run of
+// `steps` (a checkpoint every 2 steps) and a resumed run of the same spec; returns the
+// resumed step per rank, after checking that the resumed losses equal the first run's.
+class GangResumeTest : public TrainLoopTest {
+ protected:
+  std::vector<uint64_t> RunThenResume(uint64_t steps, const std::function<void()>& prepare) {
+    TrainLoopOptions options = Options(steps);
+    options.checkpoint_interval = 2;
+    std::vector<std::unique_ptr<TrainRun>> first(2), second(2);
+    std::vector<uint64_t> resumed(2, 0);
+    auto run = [&](std::vector<std::unique_ptr<TrainRun>>& runs, bool resume, const std::string& prefix) {
+      comm::InMemoryRendezvousStore store;
+      const auto statuses = comm::testing::RunRanks(
+          2, store, comm::testing::LoopbackOptions(prefix), [&](comm::Communicator& comm) -> absl::Status {
+            DataParallel dp(&comm);
+            auto& r = runs[static_cast<size_t>(comm.rank())];
+            r = std::make_unique<TrainRun>(shard_, Folder(comm.rank()), options, 5, false, &dp);
+            if (resume) {
+              auto step = r->loop->Resume(r->ctx);
+              if (!step.ok()) return step.status();
+              resumed[static_cast<size_t>(comm.rank())] = *step;
+            }
+            return r->loop->Run(r->ctx);
+          });
+      for (const absl::Status& s : statuses) EXPECT_TRUE(s.ok()) << s;
+    };
+    run(first, false, "first");
+    prepare();
+    run(second, true, "second");
+    for (size_t rank = 0; rank < 2; ++rank) {
+      EXPECT_EQ(second[rank]->losses.size(), steps);
+      for (size_t i = resumed[rank]; i < steps && i < second[rank]->losses.size(); ++i) {
+        EXPECT_NEAR(second[rank]->losses[i], first[rank]->losses[i], 1e-6 * first[rank]->losses[i])
+            << "rank " << rank << " step " << i + 1;
+      }
+      warnings_[rank] = second[rank]->warnings;
+    }
+    return resumed;
+  }
+  std::string Folder(int rank) const { return dir_.file(absl::StrCat("gang/rank-", rank)); }
+  std::vector<std::string> warnings_[2];
+};
+
+TEST_F(GangResumeTest, RanksResumeFromTheNewestStepEveryRankHolds) {
+  // Rank 1 was killed while writing step 6: its newest checkpoint is step 4.
+  const auto resumed = RunThenResume(6, [&] { fs::remove_all(Folder(1) + "/step-6"); });
+  EXPECT_EQ(resumed, std::vector<uint64_t>({4, 4}));
+  // Rank 0's step 6 is past the common step: removed (the resumed run writes it again).
+  ASSERT_EQ(warnings_[0].size(), 1u);
+  EXPECT_THAT(warnings_[0][0], HasSubstr("removed checkpoint " + Folder(0) + "/step-6"));
+  EXPECT_THAT(warnings_[0][0], HasSubstr("the gang resumes from step 4"));
+  EXPECT_TRUE(warnings_[1].empty());
+}
+
+TEST_F(GangResumeTest, ACorruptNewestCheckpointMovesTheGangBackOneInterval) {
+  const auto resumed = RunThenResume(6, [&] { fs::resize_file(Folder(0) + "/step-6/trainer_state.json", 5); });
+  EXPECT_EQ(resumed, std::vector<uint64_t>({4, 4}));
+  ASSERT_EQ(warnings_[0].size(), 2u);  // the corrupt step 6 is skipped, then removed
+  EXPECT_THAT(warnings_[0][0], HasSubstr("skipping corrupt checkpoint " + Folder(0) + "/step-6"));
+  EXPECT_THAT(warnings_[0][1], HasSubstr("removed checkpoint " + Folder(0) + "/step-6"));
+  ASSERT_EQ(warnings_[1].size(), 1u);
+  EXPECT_THAT(warnings_[1][0], HasSubstr("removed checkpoint " + Folder(1) + "/step-6"));
+}
+
+TEST_F(GangResumeTest, NoCommonCheckpointMeansAFreshStartForAll) {
+  // Rank 1 kept nothing (e.g. its folder was lost); rank 0 has steps 2 and 4.
+  const auto resumed = RunThenResume(4, [&] { fs::remove_all(Folder(1)); });
+  EXPECT_EQ(resumed, std::vector<uint64_t>({0, 0}));
+  ASSERT_EQ(warnings_[0].size(), 2u);  // step-4 and step-2 removed
+  EXPECT_THAT(warnings_[0][0], HasSubstr("removed checkpoint " + Folder(0) + "/step-4"));
+  EXPECT_THAT(warnings_[0][1], HasSubstr("removed checkpoint " + Folder(0) + "/step-2"));
 }
 
 TEST_F(TrainLoopTest, RefusesAnotherRunsCheckpoint) {
