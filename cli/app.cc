@@ -24,11 +24,14 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
   app.add_option("--token", flags.token, "Bearer token (env NMOE_TOKEN)")
       ->multi_option_policy(kLast);
   app.add_option("--token-file", flags.token_file,
-                 "File holding the bearer token (env NMOE_TOKEN_FILE)")
+                 "Token file; its first token is used (env NMOE_TOKEN_FILE)")
       ->multi_option_policy(kLast);
   app.add_flag("--tls", flags.tls, "Use TLS (system roots unless --ca)");
   app.add_option("--ca", flags.ca_file, "PEM file of root certificates for TLS (implies --tls)")
       ->multi_option_policy(kLast);
+  app.add_option("--tls-cert", flags.tls_cert_file, "PEM client certificate for mutual TLS (implies --tls)")
+      ->multi_option_policy(kLast);
+  app.add_option("--tls-key", flags.tls_key_file, "PEM private key of --tls-cert")->multi_option_policy(kLast);
   app.add_option("--timeout", flags.timeout, "Deadline of each call, e.g. 10s, 500ms")
       ->capture_default_str()
       ->multi_option_policy(kLast);

@@ -17,6 +17,7 @@
 #include "cli/errors.h"
 #include "cli/local_processes.h"
 #include "cli/local_state.h"
+#include "common/token_file.h"
 
 namespace nmoe::cli {
 namespace {
@@ -37,16 +38,23 @@ std::string EnvLine(const LocalState& s) {
   return fmt::format("export NMOE_ADDRESS={} NMOE_TOKEN_FILE={}", s.address, s.token_file);
 }
 
-// A 0600 file holding a random token, unless it exists.
+// A 0600 token file (common/token_file.h), unless it exists: an admin token
+// for nmoectl (the first line, which clients take) and a worker token for the
+// local workers (nmoe-worker takes the first "worker" line). docs/security.md.
 absl::Status EnsureToken(const fs::path& path) {
   if (fs::exists(path)) return absl::OkStatus();
   std::random_device random;
   constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  std::string token;
-  for (int i = 0; i < 32; ++i) token += kAlphabet[random() % (sizeof(kAlphabet) - 1)];
+  const auto new_token = [&] {
+    std::string token;
+    for (int i = 0; i < 32; ++i) token += kAlphabet[random() % (sizeof(kAlphabet) - 1)];
+    return token;
+  };
   const mode_t old_mask = umask(077);
   std::ofstream out(path);
-  out << token << "\n";
+  out << "# nmoectl local up: '<role> <token>' a line (docs/security.md)\n"
+      << "admin " << new_token() << "\n"
+      << "worker " << new_token() << "\n";
   out.close();
   umask(old_mask);
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", path.string()));
@@ -203,8 +211,12 @@ absl::StatusOr<int> RunUp(Session& session, const LocalFlags& flags) {
   if (started.ok()) {
     ConnectionOptions connection;
     connection.address = state.address;
-    std::ifstream token_in(state.token_file);
-    token_in >> connection.token;
+    absl::StatusOr<std::vector<TokenEntry>> tokens = ReadTokenEntries(state.token_file);
+    if (tokens.ok()) {
+      connection.token = PickToken(*tokens, std::nullopt).token;
+    } else {
+      started = tokens.status();
+    }
     connection.timeout = absl::Seconds(5);
     std::unique_ptr<Client> client = Client::Create(connection);
     const absl::Time deadline = absl::Now() + *timeout;

@@ -16,35 +16,38 @@
 namespace nmoe::cli {
 namespace {
 
-absl::StatusOr<std::string> TokenFromFile(const std::string& path, const std::string& source) {
-  absl::StatusOr<std::vector<std::string>> tokens = ReadTokenFile(path);
+absl::StatusOr<std::string> TokenFromFile(const std::string& path, const std::string& source,
+                                          std::optional<Role> prefer_role) {
+  absl::StatusOr<std::vector<TokenEntry>> tokens = ReadTokenEntries(path);
   if (!tokens.ok()) {
     return UsageError(
         fmt::format("{} {}: {}", source, path, std::string(tokens.status().message())));
   }
-  return tokens->front();  // ReadTokenFile never returns an empty list.
+  return PickToken(*tokens, prefer_role).token;
 }
 
-absl::StatusOr<std::string> ReadPem(const std::string& path) {
+// The file's contents when it holds `marker` (part of a PEM block's header).
+absl::StatusOr<std::string> ReadPem(const std::string& path, const std::string& flag, const std::string& marker,
+                                    const std::string& noun) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return UsageError(fmt::format("--ca {}: cannot open: {}", path, std::strerror(errno)));
+    return UsageError(fmt::format("{} {}: cannot open: {}", flag, path, std::strerror(errno)));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string pem = buffer.str();
-  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    return UsageError(fmt::format("--ca {}: no PEM certificate in the file", path));
+  if (pem.find(marker) == std::string::npos) {
+    return UsageError(fmt::format("{} {}: no PEM {} in the file", flag, path, noun));
   }
   return pem;
 }
 
 absl::StatusOr<std::string> ResolveToken(const GlobalFlags& flags, const EnvLookup& env) {
   if (!flags.token.empty()) return flags.token;
-  if (!flags.token_file.empty()) return TokenFromFile(flags.token_file, "--token-file");
+  if (!flags.token_file.empty()) return TokenFromFile(flags.token_file, "--token-file", flags.prefer_role);
   if (std::optional<std::string> token = env("NMOE_TOKEN")) return *token;
   if (std::optional<std::string> file = env("NMOE_TOKEN_FILE")) {
-    return TokenFromFile(*file, "NMOE_TOKEN_FILE");
+    return TokenFromFile(*file, "NMOE_TOKEN_FILE", flags.prefer_role);
   }
   return std::string();
 }
@@ -91,7 +94,8 @@ absl::StatusOr<GlobalOptions> ResolveGlobalOptions(const GlobalFlags& flags, con
     if (local.ok() && local->has_value()) {
       c.address = (*local)->address;
       if (c.token.empty()) {
-        absl::StatusOr<std::string> local_token = TokenFromFile((*local)->token_file, kLocalStateFile);
+        absl::StatusOr<std::string> local_token =
+            TokenFromFile((*local)->token_file, kLocalStateFile, flags.prefer_role);
         if (!local_token.ok()) return local_token.status();
         c.token = *std::move(local_token);
       }
@@ -99,9 +103,23 @@ absl::StatusOr<GlobalOptions> ResolveGlobalOptions(const GlobalFlags& flags, con
   }
   c.tls = flags.tls || !flags.ca_file.empty();
   if (!flags.ca_file.empty()) {
-    absl::StatusOr<std::string> pem = ReadPem(flags.ca_file);
+    absl::StatusOr<std::string> pem = ReadPem(flags.ca_file, "--ca", "-----BEGIN CERTIFICATE-----", "certificate");
     if (!pem.ok()) return pem.status();
     c.ca_pem = *std::move(pem);
+  }
+  if (flags.tls_cert_file.empty() != flags.tls_key_file.empty()) {
+    return UsageError("--tls-cert and --tls-key go together");
+  }
+  if (!flags.tls_cert_file.empty()) {
+    c.tls = true;
+    absl::StatusOr<std::string> cert =
+        ReadPem(flags.tls_cert_file, "--tls-cert", "-----BEGIN CERTIFICATE-----", "certificate");
+    if (!cert.ok()) return cert.status();
+    c.cert_pem = *std::move(cert);
+    // Also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY" blocks.
+    absl::StatusOr<std::string> key = ReadPem(flags.tls_key_file, "--tls-key", "PRIVATE KEY-----", "private key");
+    if (!key.ok()) return key.status();
+    c.key_pem = *std::move(key);
   }
   absl::StatusOr<absl::Duration> timeout = ParseTimeout(flags.timeout);
   if (!timeout.ok()) return UsageError("--timeout: " + std::string(timeout.status().message()));

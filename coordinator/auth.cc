@@ -1,6 +1,7 @@
 #include "coordinator/auth.h"
 
-#include <string_view>
+#include "absl/strings/str_cat.h"
+#include "coordinator/rpc_roles.h"
 
 namespace nmoe::coordinator {
 namespace {
@@ -15,8 +16,8 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-absl::Status Authenticator::Check(const grpc::ServerContextBase& context) const {
-  if (!enabled()) return absl::OkStatus();
+absl::StatusOr<Role> Authenticator::Authenticate(const grpc::ServerContextBase& context) const {
+  if (!enabled()) return Role::kAdmin;
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {
@@ -28,9 +29,27 @@ absl::Status Authenticator::Check(const grpc::ServerContextBase& context) const 
     return absl::UnauthenticatedError("authorization metadata is not of the form 'Bearer <token>'");
   }
   const std::string_view presented = value.substr(kScheme.size());
-  bool match = false;
-  for (const auto& token : tokens_) match = ConstantTimeEquals(presented, token) || match;
-  if (!match) return absl::UnauthenticatedError("invalid bearer token");
+  // Every entry is compared, so the time does not tell which one matched.
+  const TokenEntry* match = nullptr;
+  for (const auto& entry : tokens_) {
+    if (ConstantTimeEquals(presented, entry.token) && match == nullptr) match = &entry;
+  }
+  if (match == nullptr) return absl::UnauthenticatedError("invalid bearer token");
+  return match->role;
+}
+
+absl::Status Authenticator::Authorize(const grpc::ServerContextBase& context, std::string_view method) const {
+  const std::optional<RoleSet> allowed = RolesAllowed(method);
+  if (!allowed) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("method ", std::string(method), " has no entry in the role table (coordinator/rpc_roles.cc)"));
+  }
+  absl::StatusOr<Role> role = Authenticate(context);
+  if (!role.ok()) return role.status();
+  if (!allowed->Contains(*role)) {
+    return absl::PermissionDeniedError(absl::StrCat("role '", std::string(RoleName(*role)), "' may not call ",
+                                                    std::string(method), " (allowed: ", allowed->ToString(), ")"));
+  }
   return absl::OkStatus();
 }
 

@@ -7,28 +7,29 @@ namespace nmoe::coordinator {
 
 grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext* ctx, const v1::SubmitJobRequest* req,
                                                     v1::SubmitJobResponse* resp) {
-  return RunUnary(ctx, *auth_, resp, [&] { return cp_->SubmitJob(*req); });
+  return RunUnary(ctx, *auth_, "nmoe.v1.JobService.SubmitJob", resp, [&] { return cp_->SubmitJob(*req); });
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* ctx, const v1::GetJobRequest* req,
                                                  v1::Job* resp) {
-  return RunUnary(ctx, *auth_, resp, [&] { return cp_->GetJob(req->job_id()); });
+  return RunUnary(ctx, *auth_, "nmoe.v1.JobService.GetJob", resp, [&] { return cp_->GetJob(req->job_id()); });
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* req,
                                                    v1::ListJobsResponse* resp) {
-  return RunUnary(ctx, *auth_, resp, [&] { return cp_->ListJobs(*req); });
+  return RunUnary(ctx, *auth_, "nmoe.v1.JobService.ListJobs", resp, [&] { return cp_->ListJobs(*req); });
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::CancelJob(grpc::CallbackServerContext* ctx, const v1::CancelJobRequest* req,
                                                     v1::Job* resp) {
-  return RunUnary(ctx, *auth_, resp, [&] { return cp_->CancelJob(req->job_id(), req->reason()); });
+  return RunUnary(ctx, *auth_, "nmoe.v1.JobService.CancelJob", resp,
+                  [&] { return cp_->CancelJob(req->job_id(), req->reason()); });
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::ListJobEvents(grpc::CallbackServerContext* ctx,
                                                         const v1::ListJobEventsRequest* req,
                                                         v1::ListJobEventsResponse* resp) {
-  return RunUnary(ctx, *auth_, resp, [&] { return cp_->ListJobEvents(*req); });
+  return RunUnary(ctx, *auth_, "nmoe.v1.JobService.ListJobEvents", resp, [&] { return cp_->ListJobEvents(*req); });
 }
 
 namespace {
@@ -42,7 +43,8 @@ class FailedStream final : public grpc::ServerWriteReactor<v1::JobEvent> {
 
 grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::WatchJob(grpc::CallbackServerContext* ctx,
                                                                  const v1::WatchJobRequest* req) {
-  if (absl::Status s = auth_->Check(*ctx); !s.ok()) return new FailedStream(ToGrpcStatus(s));
+  if (absl::Status s = auth_->Authorize(*ctx, "nmoe.v1.JobService.WatchJob"); !s.ok())
+    return new FailedStream(ToGrpcStatus(s));
   if (shutting_down_->load()) {
     return new FailedStream(grpc::Status(grpc::StatusCode::UNAVAILABLE, "coordinator is shutting down"));
   }

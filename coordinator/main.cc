@@ -23,10 +23,13 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", config.data_dir, "RocksDB folder (created when missing)")->required();
   app.add_option("--listen", config.listen, "gRPC address host:port (port 0 = any free port)")->capture_default_str();
   app.add_option("--metrics-listen", config.metrics_listen, "Prometheus /metrics address host:port (empty = off)");
-  app.add_option("--token-file", token_file, "file of accepted bearer tokens, one a line")->envname("NMOE_TOKEN_FILE");
+  app.add_option("--token-file", token_file, "file of accepted bearer tokens, '[role] token' a line (docs/security.md)")
+      ->envname("NMOE_TOKEN_FILE");
   app.add_flag("--insecure-no-auth", config.insecure_no_auth, "accept calls without a token (loopback only)");
   app.add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain: serve TLS");
   app.add_option("--tls-key", config.tls_key_file, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", config.tls_client_ca_file,
+                 "PEM roots: require and verify client certificates they sign (mutual TLS)");
   app.add_option("--port-file", port_file, "write the bound gRPC port (and metrics port) here once serving");
   app.add_option("--heartbeat-interval", heartbeat_s, "seconds between worker heartbeats")->capture_default_str();
   app.add_option("--lease-ttl", lease_ttl_s, "seconds of silence after which a worker is lost")->capture_default_str();
@@ -42,12 +45,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!token_file.empty()) {
-    auto tokens = nmoe::ReadTokenFile(token_file);
+    auto tokens = nmoe::ReadTokenEntries(token_file);
     if (!tokens.ok()) {
       std::cerr << "error: " << tokens.status().message() << "\n";
       return 2;
     }
-    config.tokens = *tokens;
+    config.role_tokens = *tokens;
   } else if (const char* token = std::getenv("NMOE_TOKEN"); token && *token) {
     config.tokens = {token};
   }
@@ -71,8 +74,21 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", server.status().ToString());
     return 1;
   }
-  spdlog::info("nmoe-coordinator {} serving gRPC on port {} (auth {}, data {}){}", nmoe::kVersion, (*server)->port(),
-               config.tokens.empty() ? "off" : "on", config.data_dir,
+  size_t bare = config.tokens.size();
+  for (const auto& t : config.role_tokens) bare += t.role_given ? 0 : 1;
+  if (bare > 0) {
+    spdlog::warn(
+        "{} token(s) without a role have the admin role; give each token the least role it needs "
+        "(docs/security.md)",
+        bare);
+  }
+  const bool auth = !config.tokens.empty() || !config.role_tokens.empty();
+  spdlog::info("nmoe-coordinator {} serving gRPC on port {} (auth {}, TLS {}, data {}){}", nmoe::kVersion,
+               (*server)->port(), auth ? "on" : "off",
+               config.tls_cert_file.empty()
+                   ? "off"
+                   : (config.tls_client_ca_file.empty() ? "on" : "on, client certificates required"),
+               config.data_dir,
                (*server)->metrics_port() ? " metrics on port " + std::to_string((*server)->metrics_port()) : "");
   if (!port_file.empty()) {
     const std::string tmp = port_file + ".tmp";

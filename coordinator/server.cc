@@ -46,16 +46,21 @@ bool IsLoopbackAddress(const std::string& address) {
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const ServerConfig& config,
                                                                             const Clock* clock) {
   if (config.data_dir.empty()) return absl::InvalidArgumentError("--data-dir is required");
-  if (config.tokens.empty() && !config.insecure_no_auth) {
+  std::vector<TokenEntry> tokens = config.role_tokens;
+  for (const std::string& t : config.tokens) tokens.push_back({t, Role::kAdmin, false});
+  if (tokens.empty() && !config.insecure_no_auth) {
     return absl::InvalidArgumentError("no auth tokens configured: pass --token-file (or NMOE_TOKEN), or "
                                       "--insecure-no-auth on a loopback address");
   }
-  if (config.tokens.empty() && !IsLoopbackAddress(config.listen)) {
+  if (tokens.empty() && !IsLoopbackAddress(config.listen)) {
     return absl::InvalidArgumentError(absl::StrCat("refusing to serve without auth on non-loopback address ",
                                                    config.listen, "; configure tokens"));
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!config.tls_client_ca_file.empty() && config.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
   }
 
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
@@ -70,7 +75,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(cons
   s->control_plane_ = std::move(*cp);
   s->results_ = std::make_unique<storage::ResultsStore>(s->db_.get());
   s->pipeline_driver_ = std::make_unique<PipelineDriver>(s->control_plane_.get(), s->results_.get());
-  s->auth_ = std::make_unique<Authenticator>(config.tokens);
+  s->auth_ = std::make_unique<Authenticator>(std::move(tokens));
 
   v1::ServerInfo info;
   info.set_version(kVersion);
@@ -90,7 +95,13 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(cons
     if (!cert.ok()) return cert.status();
     auto key = ReadFile(config.tls_key_file, "TLS key");
     if (!key.ok()) return key.status();
-    grpc::SslServerCredentialsOptions ssl;
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    if (!config.tls_client_ca_file.empty()) {
+      auto client_ca = ReadFile(config.tls_client_ca_file, "TLS client CA");
+      if (!client_ca.ok()) return client_ca.status();
+      ssl.pem_root_certs = *client_ca;
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     credentials = grpc::SslServerCredentials(ssl);
   }

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/token_file.h"
 #include "coordinator/auth.h"
 #include "coordinator/control_plane.h"
 #include "coordinator/pipeline_driver.h"
@@ -33,9 +34,13 @@ struct ServerConfig {
   std::string data_dir;                      // RocksDB folder; created when missing
   std::string listen = "127.0.0.1:7070";     // gRPC address; port 0 picks one
   std::string metrics_listen;                // Prometheus address; empty = off
-  std::vector<std::string> tokens;           // accepted bearer tokens
-  bool insecure_no_auth = false;             // required when tokens is empty; loopback only
+  std::vector<std::string> tokens;           // accepted bearer tokens of role admin
+  std::vector<TokenEntry> role_tokens;       // accepted bearer tokens with their roles
+  bool insecure_no_auth = false;             // required when no token is given; loopback only
   std::string tls_cert_file, tls_key_file;   // PEM; both or neither
+  // PEM roots: clients must present a certificate they sign (mutual TLS).
+  // Needs tls_cert_file. Bearer tokens are still checked.
+  std::string tls_client_ca_file;
   ControlPlaneOptions control;
   absl::Duration tick_interval = absl::Milliseconds(250);  // lease clock; 0 = tests call Tick()
 };

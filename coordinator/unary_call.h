@@ -1,5 +1,7 @@
-// The shape every unary handler shares: authenticate, run, map the status.
+// The shape every unary handler shares: authorize, run, map the status.
 #pragma once
+
+#include <string_view>
 
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
@@ -9,13 +11,14 @@
 
 namespace nmoe::coordinator {
 
-// Runs `body` (returning absl::StatusOr<Response>) when the call is
-// authenticated, copies its value into `response`, and finishes the call.
+// Runs `body` (returning absl::StatusOr<Response>) when the call's token may
+// call `method` (its protobuf full name, an entry of coordinator/rpc_roles.cc),
+// copies its value into `response`, and finishes the call.
 template <typename Response, typename Body>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const Authenticator& auth,
-                                   Response* response, Body&& body) {
+                                   std::string_view method, Response* response, Body&& body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status s = auth.Check(*context); !s.ok()) {
+  if (absl::Status s = auth.Authorize(*context, method); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }

@@ -1,6 +1,7 @@
 // nmoe-worker: registers with a coordinator, leases tasks and runs them
 // (worker/agent.h). See docs/worker.md.
 //   nmoe-worker --coordinator HOST:PORT --token-file F [--threads N] [--work-dir D]
+//               [--ca CA.pem [--tls-cert C.pem --tls-key K.pem]]
 // Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 runtime error, 2 usage.
 #include <errno.h>
 #include <signal.h>
@@ -46,9 +47,12 @@ int main(int argc, char** argv) {
   std::string advertise_host;
   app.add_option("--coordinator", flags.address, "coordinator address host:port (env NMOE_ADDRESS)");
   app.add_option("--token", flags.token, "bearer token (env NMOE_TOKEN)");
-  app.add_option("--token-file", flags.token_file, "file whose first token is used (env NMOE_TOKEN_FILE)");
+  app.add_option("--token-file", flags.token_file,
+                 "token file: its first 'worker' line, else its first line (env NMOE_TOKEN_FILE)");
   app.add_flag("--tls", flags.tls, "connect with TLS (implied by --ca)");
   app.add_option("--ca", flags.ca_file, "PEM root certificates for TLS (default: the system's)");
+  app.add_option("--tls-cert", flags.tls_cert_file, "PEM client certificate for mutual TLS (implies --tls)");
+  app.add_option("--tls-key", flags.tls_key_file, "PEM private key of --tls-cert");
   app.add_option("--timeout", flags.timeout, "deadline of every coordinator call")->capture_default_str();
   app.add_option("--device", device_text, "cpu, or cuda:N in a GPU build")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads (0 = usable cores / --workers-per-host)");
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
                  "seconds to keep trying a lost coordinator after SIGTERM before exiting")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  flags.prefer_role = nmoe::Role::kWorker;
 
   if (auto s = nmoe::InitLogging(log_level); !s.ok()) {
     std::cerr << "nmoe-worker: " << s.message() << "\n";

@@ -125,6 +125,48 @@ TEST(ResolveTest, CaImpliesTls) {
   std::remove(pem.c_str());
 }
 
+TEST(ResolveTest, ClientCertificateImpliesTlsAndNeedsItsKey) {
+  const std::string cert =
+      WriteTemp("nmoectl-cert", "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n");
+  const std::string key = WriteTemp("nmoectl-key", "-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n");
+  GlobalFlags flags;
+  flags.tls_cert_file = cert;
+  absl::StatusOr<GlobalOptions> o = ResolveGlobalOptions(flags, FakeEnv({}));
+  ASSERT_FALSE(o.ok());
+  EXPECT_THAT(std::string(o.status().message()), HasSubstr("--tls-cert and --tls-key go together"));
+  flags.tls_key_file = cert;  // a certificate is no key
+  o = ResolveGlobalOptions(flags, FakeEnv({}));
+  ASSERT_FALSE(o.ok());
+  EXPECT_THAT(std::string(o.status().message()), HasSubstr("--tls-key " + cert + ": no PEM private key"));
+  flags.tls_key_file = key;
+  o = ResolveGlobalOptions(flags, FakeEnv({}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->connection.tls);
+  EXPECT_THAT(o->connection.cert_pem, HasSubstr("BEGIN CERTIFICATE"));
+  EXPECT_THAT(o->connection.key_pem, HasSubstr("BEGIN PRIVATE KEY"));
+  std::remove(cert.c_str());
+  std::remove(key.c_str());
+}
+
+TEST(ResolveTest, RoleTokenFilesGiveTheFirstLineOrThePreferredRole) {
+  const std::string file = WriteTemp("nmoectl-roles", "admin adm-tok\nworker wrk-tok\n");
+  GlobalFlags flags;
+  flags.token_file = file;
+  absl::StatusOr<GlobalOptions> o = ResolveGlobalOptions(flags, FakeEnv({}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->connection.token, "adm-tok");  // nmoectl: the first line
+  flags.prefer_role = Role::kWorker;           // nmoe-worker
+  o = ResolveGlobalOptions(flags, FakeEnv({}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->connection.token, "wrk-tok");
+  GlobalFlags from_env;
+  from_env.prefer_role = Role::kWorker;
+  o = ResolveGlobalOptions(from_env, FakeEnv({{"NMOE_TOKEN_FILE", file}}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->connection.token, "wrk-tok");
+  std::remove(file.c_str());
+}
+
 TEST(ResolveTest, BadOutputAndTimeout) {
   GlobalFlags flags;
   flags.output = "xml";

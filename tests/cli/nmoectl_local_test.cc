@@ -100,6 +100,16 @@ TEST_F(NmoectlLocalTest, UpRunsAGangJobIsIdempotentAndDownStopsEverything) {
   for (int pid : pids) EXPECT_TRUE(Alive(pid)) << pid;
   const fs::path token = state["token_file"].get<std::string>();
   EXPECT_EQ(fs::status(token).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  // Roles (docs/security.md): nmoectl takes the first line (admin), the workers their worker line.
+  std::ifstream token_in(token);
+  std::string admin_role, admin_token, worker_role, worker_token, comment;
+  std::getline(token_in, comment);
+  token_in >> admin_role >> admin_token >> worker_role >> worker_token;
+  EXPECT_EQ(admin_role, "admin");
+  EXPECT_EQ(worker_role, "worker");
+  Ctl as_worker = RunAgainst(state, {"--token", worker_token, "list"});
+  EXPECT_NE(as_worker.code, 0);
+  EXPECT_THAT(as_worker.err, HasSubstr("role 'worker' may not call nmoe.v1.JobService.ListJobs"));
 
   Ctl workers = RunAgainst(state, {"workers", "-o", "json"});
   ASSERT_EQ(workers.code, 0) << workers.err;

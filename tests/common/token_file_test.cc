@@ -135,5 +135,75 @@ TEST_F(TokenFileTest, MissingFileIsNotFound) {
   EXPECT_THAT(tokens.status().message(), HasSubstr(path));
 }
 
+TEST_F(TokenFileTest, RoleLinesAndBareLines) {
+  const auto path = Write("tokens",
+                          "# roles\n"
+                          "admin a1\n"
+                          "submitter\ts1\n"
+                          "  viewer   v1  \n"
+                          "worker w1\r\n"
+                          "bare1\n");
+  auto entries = ReadTokenEntries(path);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 5u);
+  const std::pair<Role, const char*> want[] = {{Role::kAdmin, "a1"},
+                                               {Role::kSubmitter, "s1"},
+                                               {Role::kViewer, "v1"},
+                                               {Role::kWorker, "w1"},
+                                               {Role::kAdmin, "bare1"}};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ((*entries)[i].role, want[i].first) << i;
+    EXPECT_EQ((*entries)[i].token, want[i].second) << i;
+    EXPECT_EQ((*entries)[i].role_given, i < 4) << i;
+  }
+  auto tokens = ReadTokenFile(path);
+  ASSERT_TRUE(tokens.ok());
+  EXPECT_THAT(*tokens, ElementsAre("a1", "s1", "v1", "w1", "bare1"));
+}
+
+TEST_F(TokenFileTest, ErrorsNeverEchoTheToken) {
+  // An unknown role may be a token pasted twice: not echoed either.
+  const std::vector<std::string> lines = {"root tok-secret-1", "admin tok-secret-1 extra", "tok-secret-0 tok-secret-1",
+                                          std::string("admin tok-secret-1\x01")};
+  for (const std::string& line : lines) {
+    auto entries = ReadTokenEntries(Write("bad", "admin ok-token\n" + line + "\n"));
+    ASSERT_FALSE(entries.ok()) << line;
+    EXPECT_EQ(entries.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(entries.status().message(), HasSubstr("line 2:"));
+    EXPECT_THAT(entries.status().message(), ::testing::Not(HasSubstr("tok-secret")));
+  }
+}
+
+TEST_F(TokenFileTest, OneTokenWithTwoRolesIsRejected) {
+  auto entries = ReadTokenEntries(Write("dup", "viewer same-tok\nadmin same-tok\n"));
+  ASSERT_FALSE(entries.ok());
+  EXPECT_THAT(entries.status().message(), HasSubstr("line 2:"));
+  EXPECT_THAT(entries.status().message(), ::testing::Not(HasSubstr("same-tok")));
+  // The same token with the same role twice is harmless.
+  EXPECT_TRUE(ReadTokenEntries(Write("same", "worker t\nworker t\n")).ok());
+}
+
+TEST_F(TokenFileTest, PickTokenPrefersTheRoleElseTheFirstLine) {
+  auto entries = ReadTokenEntries(Write("tokens", "admin a\nworker w1\nworker w2\n"));
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(PickToken(*entries, std::nullopt).token, "a");
+  EXPECT_EQ(PickToken(*entries, Role::kWorker).token, "w1");
+  EXPECT_EQ(PickToken(*entries, Role::kViewer).token, "a");
+  // A bare token is admin but does not count as an explicit worker line.
+  auto bare = ReadTokenEntries(Write("bare", "b\n"));
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(PickToken(*bare, Role::kWorker).token, "b");
+}
+
+TEST(RoleTest, NamesRoundTripAndSetsPrint) {
+  for (Role r : kAllRoles) EXPECT_EQ(ParseRole(RoleName(r)), r);
+  EXPECT_EQ(ParseRole("Admin"), std::nullopt);
+  EXPECT_EQ(ParseRole(""), std::nullopt);
+  EXPECT_EQ((RoleSet{Role::kWorker, Role::kAdmin}).ToString(), "admin, worker");
+  EXPECT_EQ(RoleSet().ToString(), "none");
+  EXPECT_TRUE((RoleSet{Role::kViewer}).Contains(Role::kViewer));
+  EXPECT_FALSE((RoleSet{Role::kViewer}).Contains(Role::kSubmitter));
+}
+
 }  // namespace
 }  // namespace nmoe

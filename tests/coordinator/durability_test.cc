@@ -96,14 +96,14 @@ TEST_F(DurabilityTest, SigtermShutsDownCleanly) {
 }
 
 TEST_F(DurabilityTest, ACorruptTokenFileIsAPreciseStartupError) {
-  std::ofstream(dir_.file("tokens")) << "two words\n";
+  std::ofstream(dir_.file("tokens")) << "three bad words\n";  // at most "<role> <token>"
   auto child = ::nmoe::testing::ChildProcess::Start(
       {::nmoe::testing::BuildPath("coordinator/nmoe-coordinator"), "--data-dir", dir_.file("db"), "--listen",
        "127.0.0.1:0", "--token-file", dir_.file("tokens")},
       dir_.file("coordinator.log"));
   ASSERT_TRUE(child.ok());
   EXPECT_EQ(*child->Wait(absl::Seconds(20)), 2);
-  EXPECT_THAT(Log(), ::testing::HasSubstr("line 1: a token may not contain whitespace"));
+  EXPECT_THAT(Log(), ::testing::HasSubstr("line 1: expected '<token>' or '<role> <token>'"));
 }
 
 }  // namespace

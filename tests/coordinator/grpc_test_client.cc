@@ -39,4 +39,26 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
   return static_cast<unsigned char>(bytes[1]);
 }
 
+grpc::Status GenericEmptyCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                              const std::string& token) {
+  grpc::GenericStub stub(channel);
+  std::unique_ptr<grpc::ClientContext> ctx = Ctx(token);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(ctx.get(), path, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    std::lock_guard lock(mu);
+    status = s;
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  return status;
+}
+
 }  // namespace nmoe::testing

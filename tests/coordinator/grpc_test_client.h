@@ -27,4 +27,10 @@ inline std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
 // -1 when the call failed.
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel);
 
+// Calls `path` ("/nmoe.v1.JobService/SubmitJob") generically with an empty
+// request message and the bearer `token` (none when empty); a 10 s deadline.
+// Works for server-streaming methods too when the call fails before streaming.
+grpc::Status GenericEmptyCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                              const std::string& token);
+
 }  // namespace nmoe::testing
