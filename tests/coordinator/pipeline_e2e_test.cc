@@ -18,110 +18,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/files.h"
-#include "tests/support/worker_e2e.h"
+#include "tests/coordinator/micro_pipeline.h"
 
 namespace nmoe::testing {
 namespace {
 
 using ::testing::HasSubstr;
 
-const std::vector<std::string> kOld = {"en", "es"};
-const std::vector<std::string> kNew = {"fr", "tr"};  // Latin script: the micro model's layer similarities stay positive
-
-struct MicroOptions {
-  int stage1_steps = 4;
-  int checkpoint_interval_steps = 0;  // 0 = the trainer's default
-  int max_restarts = 1;
-};
-
-std::string MicroPipelineYaml(const MicroOptions& o = {}) {
-  const std::string corpus = absl::StrCat(SourceDir(), "/tests/data/corpus");
-  std::string corpora, heldout;
-  for (const auto* langs : {&kOld, &kNew}) {
-    for (const auto& l : *langs) {
-      absl::StrAppend(&corpora, "    - {language: ", l, ", paths: [", corpus, "/", l, "/train.txt]}\n");
-      absl::StrAppend(&heldout, "    - {language: ", l, ", paths: [", corpus, "/", l, "/validation.txt]}\n");
-    }
-  }
-  return absl::StrCat(
-      "name: micro\nresources: {num_workers: 1, dtype: COMPUTE_DTYPE_FP32}\nmax_restarts: ", o.max_restarts,
-      "\npipeline:\n"
-      "  pretrain:\n    preset: tiny\n    tokenizer_vocab_size: 512\n"
-      "    stage: {sequence_length: 32, steps: 60, batch_sequences: 8, learning_rate: 3.0e-3, warmup_steps: 5}\n"
-      "  old_languages: [en, es]\n  new_languages: [fr, tr]\n  corpora:\n",
-      corpora, "  heldout:\n", heldout,
-      "  profile: {sentences_per_language: 16, max_sentence_tokens: 192, top_n: 40, batch_tokens: 2048}\n"
-      "  allocations:\n"
-      "    - {strategy: ALLOCATION_STRATEGY_NEURON_GUIDED, max_experts: 3}\n"
-      "    - {strategy: ALLOCATION_STRATEGY_LAYER_SIMILARITY, budget: 7}\n"
-      "    - {strategy: ALLOCATION_STRATEGY_UNIFORM}\n"
-      "  stages:\n"
-      "    - {name: stage1, trainable: TRAINABLE_EXPERTS_AND_ROUTERS, sequence_length: 32, steps: ", o.stage1_steps,
-      ", batch_sequences: 4, learning_rate: 3.0e-3}\n"
-      "    - {name: stage2, trainable: TRAINABLE_ROUTERS, sequence_length: 32, steps: 2, batch_sequences: 4,"
-      " learning_rate: 1.0e-3}\n"
-      "  evaluate: {sequence_length: 32, max_tokens_per_language: 1500}\n",
-      o.checkpoint_interval_steps > 0 ? absl::StrCat("  checkpoint_interval_steps: ", o.checkpoint_interval_steps, "\n")
-                                      : std::string(),
-      "  output_path: runs/micro\n  seed: 5\n");
-}
-
-class PipelineE2eTest : public WorkerE2eTest {
- protected:
-  template <typename Response, typename Request, typename Method>
-  Response Get(Method method, const Request& request) {
-    auto r = client_->Call(client_->results(), method, request);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : Response();
-  }
-  v1::Evaluation Evaluation(const std::string& job) {
-    v1::GetEvaluationRequest request;
-    request.set_job_id(job);
-    return Get<v1::Evaluation>(&v1::ResultsService::Stub::GetEvaluation, request);
-  }
-  v1::Plan PlanOf(const std::string& job) {
-    v1::ListPlansRequest request;
-    request.set_job_id(job);
-    auto plans = Get<v1::ListPlansResponse>(&v1::ResultsService::Stub::ListPlans, request);
-    EXPECT_EQ(plans.plans_size(), 1) << job;
-    return plans.plans_size() > 0 ? plans.plans(0) : v1::Plan();
-  }
-  // Stage name -> child job id; every stage of a finished pipeline succeeded.
-  std::map<std::string, std::string> SucceededStages(const v1::Job& job) {
-    std::map<std::string, std::string> stage_jobs;
-    for (const auto& s : job.stages()) {
-      EXPECT_EQ(s.state(), v1::JOB_STATE_SUCCEEDED) << s.name();
-      stage_jobs[s.name()] = s.job_id();
-    }
-    EXPECT_EQ(stage_jobs.size(), 15u);
-    return stage_jobs;
-  }
-  // Model ("base", or a plan's label) -> its stored evaluation.
-  std::map<std::string, v1::Evaluation> Evaluations(std::map<std::string, std::string>& stage_jobs) {
-    std::map<std::string, v1::Evaluation> evaluations;
-    for (const char* model : {"base", "neuron-guided", "layer-similarity", "uniform"}) {
-      evaluations[model] = Evaluation(stage_jobs[absl::StrCat("evaluate/", model)]);
-      EXPECT_EQ(evaluations[model].languages_size(), 4) << model;
-    }
-    return evaluations;
-  }
-};
-
-// The report's perplexity table has every model's row with its stored perplexities.
-void ExpectReportShows(const std::string& md, const std::map<std::string, v1::Evaluation>& evaluations) {
-  for (const auto& [model, evaluation] : evaluations) {
-    // The model's row of the perplexity table (the first table in the report).
-    const std::string row_start = absl::StrCat("| ", model == "base" ? "dense base" : model, " | ");
-    const size_t at = md.find(row_start);
-    ASSERT_NE(at, std::string::npos) << model << "\n" << md;
-    const std::string row = md.substr(at, md.find('\n', at) - at);
-    for (const auto& l : evaluation.languages()) {
-      EXPECT_THAT(row, HasSubstr(fmt::format("| {:.1f}", std::exp(l.nll())))) << model << " " << l.language();
-    }
-  }
-}
-
-TEST_F(PipelineE2eTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
+TEST_F(PipelineTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
   StartCoordinator();
   auto w1 = StartWorker("w1");
   auto w2 = StartWorker("w2");
@@ -138,7 +42,9 @@ TEST_F(PipelineE2eTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
   // The profile's summary names the model's layers; the plans cover them.
   v1::GetProfileSummaryRequest summary_request;
   summary_request.set_job_id(stage_jobs["profile"]);
-  const auto summary = Get<v1::ProfileSummary>(&v1::ResultsService::Stub::GetProfileSummary, summary_request);
+  auto summary_or = client_->Call(client_->results(), &v1::ResultsService::Stub::GetProfileSummary, summary_request);
+  ASSERT_TRUE(summary_or.ok()) << summary_or.status();
+  const v1::ProfileSummary& summary = *summary_or;
   EXPECT_EQ(summary.languages_size(), 4);
   std::map<std::string, v1::Plan> plans;
   for (const char* label : {"neuron-guided", "layer-similarity", "uniform"}) {
@@ -184,7 +90,7 @@ TEST_F(PipelineE2eTest, MicroPipelineRunsEveryStageAndReportsTheStoredNumbers) {
   }
 }
 
-TEST_F(PipelineE2eTest, SurvivesAKilledWorkerMidTrainingAndAKilledCoordinatorMidPipeline) {
+TEST_F(PipelineTest, SurvivesAKilledWorkerMidTrainingAndAKilledCoordinatorMidPipeline) {
   CoordinatorFlags flags;
   flags.lease_ttl = "3";  // a dead worker's task is given back after 3 s
   StartCoordinator(flags);
@@ -247,17 +153,9 @@ TEST_F(PipelineE2eTest, SurvivesAKilledWorkerMidTrainingAndAKilledCoordinatorMid
   std::map<std::string, std::string> stage_jobs = SucceededStages(job);
   EXPECT_THAT(LogText(Events(train_job)), ::testing::ContainsRegex("resuming at step [1-9][0-9]*"));
   // Each stage ran as one job: no stage was submitted twice across the coordinator's restart.
-  v1::ListJobsRequest list;
-  list.set_page_size(1000);
-  auto all = client_->Call(client_->jobs(), &v1::JobService::Stub::ListJobs, list);
-  ASSERT_TRUE(all.ok()) << all.status();
-  int children = 0;
-  for (const auto& j : all->jobs()) children += j.parent_job_id() == id;
-  EXPECT_EQ(children, 15);
+  EXPECT_EQ(Children(id), 15);
 
-  v1::GetReportRequest report_request;
-  report_request.set_job_id(id);
-  const auto report = Get<v1::Report>(&v1::ResultsService::Stub::GetReport, report_request);
+  const auto report = Report(id);
   ExpectReportShows(report.markdown(), Evaluations(stage_jobs));
   EXPECT_EQ(report.figures_size(), 3);
 }
