@@ -24,16 +24,14 @@
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer.h"
 #include "trainer/presets.h"
+#include "tests/profiler/tiny_model.h"
 
 namespace nmoe::profiler {
 namespace {
 
 const std::vector<std::string> kLangs = {"en", "el", "zh"};
 
-std::string Corpus(const std::string& lang) {
-  const char* dir = std::getenv("NMOE_SOURCE_DIR");
-  return absl::StrCat(dir != nullptr ? dir : ".", "/tests/data/corpus/", lang, "/train.txt");
-}
+std::string Corpus(const std::string& lang) { return testing::SampleCorpus(lang); }
 
 double Overlap(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   const std::set<int64_t> sa(a.begin(), a.end());
@@ -43,22 +41,12 @@ double Overlap(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
 }
 
 TEST(Bf16OverlapTest, ApSelectionsOfBf16AndFp32Overlap) {
-  auto trainer = tokenizer::BpeTrainer::Create({.vocab_size = 400});
-  ASSERT_TRUE(trainer.ok());
-  for (const std::string& lang : kLangs) {
-    std::ifstream in(Corpus(lang));
-    std::string line;
-    for (int i = 0; i < 300 && std::getline(in, line); ++i) trainer->AddText(line);
-  }
-  auto json = trainer->Train();
-  ASSERT_TRUE(json.ok());
-  auto tok = tokenizer::Tokenizer::FromJson(*json);
+  auto tiny = testing::MakeTinyModel(kLangs, 400, 300, 12);
+  ASSERT_TRUE(tiny.ok()) << tiny.status();
+  auto tok = tokenizer::Tokenizer::FromJson(tiny->tokenizer_json);
   ASSERT_TRUE(tok.ok());
-  auto config = trainer::PresetConfig("tiny", tok->vocab_size(), tok->bos_id(), tok->eos_id());
-  ASSERT_TRUE(config.ok());
-  auto model = model::NewRandomModel(*config, 12);
-  ASSERT_TRUE(model.ok());
-  (*model)->eval();
+  model::CausalLm& lm = *tiny->lm;
+  lm.eval();
 
   std::vector<LanguageCorpus> corpora;
   for (const std::string& lang : kLangs) corpora.push_back({lang, {Corpus(lang)}});
@@ -75,7 +63,7 @@ TEST(Bf16OverlapTest, ApSelectionsOfBf16AndFp32Overlap) {
     RunOptions run;
     run.collect.ap = true;
     run.bf16_autocast = bf16 == 1;
-    auto collected = CollectProfile(**model, kLangs, batches, run);
+    auto collected = CollectProfile(lm, kLangs, batches, run);
     ASSERT_TRUE(collected.ok()) << collected.status();
     ScoreOptions so2;
     so2.top_n = 1000;

@@ -27,6 +27,7 @@
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/profiler/tiny_model.h"
 #include "tests/support/worker_e2e.h"
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer.h"
@@ -40,30 +41,13 @@ using ::testing::HasSubstr;
 
 const std::vector<std::string> kLangs = {"en", "el", "de"};
 
-using testing::SourceDir;
-
-std::string Corpus(const std::string& lang) { return absl::StrCat(SourceDir(), "/tests/data/corpus/", lang, "/train.txt"); }
+std::string Corpus(const std::string& lang) { return testing::SampleCorpus(lang); }
 
 // tokenizer.json (vocab 400) + a random tiny-preset model in `dir`.
 void MakeModel(const fs::path& dir) {
-  auto trainer = tokenizer::BpeTrainer::Create({.vocab_size = 400});
-  ASSERT_TRUE(trainer.ok());
-  for (const std::string& lang : kLangs) {
-    std::ifstream in(Corpus(lang));
-    std::string line;
-    for (int i = 0; i < 300 && std::getline(in, line); ++i) trainer->AddText(line);
-  }
-  auto json = trainer->Train();
-  ASSERT_TRUE(json.ok());
-  auto tok = tokenizer::Tokenizer::FromJson(*json);
-  ASSERT_TRUE(tok.ok());
-  auto config = trainer::PresetConfig("tiny", tok->vocab_size(), tok->bos_id(), tok->eos_id());
-  ASSERT_TRUE(config.ok());
-  auto m = model::NewRandomModel(*config, 8);
-  ASSERT_TRUE(m.ok());
-  fs::create_directories(dir);
-  std::ofstream(dir / "tokenizer.json") << *json;
-  ASSERT_TRUE(model::SavePretrained(**m, dir.string()).ok());
+  auto m = testing::MakeTinyModel(kLangs, 400, 300, 8);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(testing::SaveTinyModel(m->tokenizer_json, *m->lm, dir).ok());
 }
 
 std::string ProfileJob(const std::string& name, int workers, const std::string& output) {

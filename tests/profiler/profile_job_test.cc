@@ -29,6 +29,7 @@
 #include "tokenizer/tokenizer.h"
 #include "trainer/moe_model.h"
 #include "trainer/presets.h"
+#include "tests/profiler/tiny_model.h"
 
 namespace nmoe {
 namespace {
@@ -39,38 +40,18 @@ constexpr int kSentences = 40;
 constexpr int kTopN = 50;
 const std::vector<std::string> kLangs = {"en", "el", "zh"};
 
-std::string SourceDir() {
-  const char* dir = std::getenv("NMOE_SOURCE_DIR");
-  return dir != nullptr ? dir : ".";
-}
-
-std::string Corpus(const std::string& lang) { return absl::StrCat(SourceDir(), "/tests/data/corpus/", lang, "/train.txt"); }
+std::string Corpus(const std::string& lang) { return testing::SampleCorpus(lang); }
 
 // tokenizer.json (vocab 400) + a random tiny-preset model in `dir`; with
 // `experts_per_layer` an MoE model built from it whose experts then differ.
 void MakeModel(const fs::path& dir, const std::vector<int64_t>& experts_per_layer = {}) {
-  auto trainer = tokenizer::BpeTrainer::Create({.vocab_size = 400});
-  ASSERT_TRUE(trainer.ok());
-  for (const std::string& lang : kLangs) {
-    std::ifstream in(Corpus(lang));
-    std::string line;
-    for (int i = 0; i < 300 && std::getline(in, line); ++i) trainer->AddText(line);
-  }
-  auto json = trainer->Train();
-  ASSERT_TRUE(json.ok());
-  auto tok = tokenizer::Tokenizer::FromJson(*json);
-  ASSERT_TRUE(tok.ok());
-  auto config = trainer::PresetConfig("tiny", tok->vocab_size(), tok->bos_id(), tok->eos_id());
-  ASSERT_TRUE(config.ok());
-  auto m = model::NewRandomModel(*config, 3);
-  ASSERT_TRUE(m.ok());
-  fs::create_directories(dir);
-  std::ofstream(dir / "tokenizer.json") << *json;
+  auto m = testing::MakeTinyModel(kLangs, 400, 300, 3);
+  ASSERT_TRUE(m.ok()) << m.status();
   if (experts_per_layer.empty()) {
-    ASSERT_TRUE(model::SavePretrained(**m, dir.string()).ok());
+    ASSERT_TRUE(testing::SaveTinyModel(m->tokenizer_json, *m->lm, dir).ok());
     return;
   }
-  auto moe = trainer::BuildMoeModel(**m, experts_per_layer, 2, 7);
+  auto moe = trainer::BuildMoeModel(*m->lm, experts_per_layer, 2, 7);
   ASSERT_TRUE(moe.ok()) << moe.status();
   {
     torch::NoGradGuard no_grad;
@@ -81,7 +62,7 @@ void MakeModel(const fs::path& dir, const std::vector<int64_t>& experts_per_laye
       }
     }
   }
-  ASSERT_TRUE(model::SavePretrained(**moe, dir.string()).ok());
+  ASSERT_TRUE(testing::SaveTinyModel(m->tokenizer_json, **moe, dir).ok());
 }
 
 TEST(ProfileJobTest, NmoeRunStoresStatsSummaryAndFiles) {

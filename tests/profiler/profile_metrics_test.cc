@@ -22,6 +22,7 @@
 #include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer.h"
 #include "trainer/presets.h"
+#include "tests/profiler/tiny_model.h"
 
 namespace nmoe::profiler {
 namespace {
@@ -64,31 +65,13 @@ TEST(ProfileMetricsTest, ExportsATaskAndRemovesItsSeries) {
   none.Record(1, 2, 3);
 }
 
-std::string Corpus(const std::string& lang) {
-  const char* dir = std::getenv("NMOE_SOURCE_DIR");
-  return absl::StrCat(dir != nullptr ? dir : ".", "/tests/data/corpus/", lang, "/train.txt");
-}
+std::string Corpus(const std::string& lang) { return testing::SampleCorpus(lang); }
 
 // tokenizer.json (vocab 300) and a random tiny-preset model in `dir`.
 void MakeModel(const fs::path& dir) {
-  auto trainer = tokenizer::BpeTrainer::Create({.vocab_size = 300});
-  ASSERT_TRUE(trainer.ok());
-  for (const char* lang : {"en", "el"}) {
-    std::ifstream in(Corpus(lang));
-    std::string line;
-    for (int i = 0; i < 200 && std::getline(in, line); ++i) trainer->AddText(line);
-  }
-  auto json = trainer->Train();
-  ASSERT_TRUE(json.ok());
-  auto tok = tokenizer::Tokenizer::FromJson(*json);
-  ASSERT_TRUE(tok.ok());
-  auto config = trainer::PresetConfig("tiny", tok->vocab_size(), tok->bos_id(), tok->eos_id());
-  ASSERT_TRUE(config.ok());
-  auto m = model::NewRandomModel(*config, 3);
-  ASSERT_TRUE(m.ok());
-  fs::create_directories(dir);
-  std::ofstream(dir / "tokenizer.json") << *json;
-  ASSERT_TRUE(model::SavePretrained(**m, dir.string()).ok());
+  auto m = testing::MakeTinyModel({"en", "el"}, 300, 200, 3);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(testing::SaveTinyModel(m->tokenizer_json, *m->lm, dir).ok());
 }
 
 TEST(ProfileMetricsTest, ProfileTaskExportsItsProgressWhileItRuns) {
