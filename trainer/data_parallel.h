@@ -4,9 +4,11 @@
 // rank would apply to the whole global batch (up to fp32 summation order).
 //
 // Gradients are summed in buckets: the gradients of consecutive parameters are
-// flattened into one fp32 buffer of at most `bucket_bytes`, all-reduced, and copied
-// back. A parameter without a gradient on this rank (an expert no local token was
-// routed to) contributes zeros, so every rank reduces the same buffers.
+// flattened into one fp32 buffer, all-reduced, and copied back; a bucket closes at
+// the first parameter that brings it to `bucket_bytes` or more (so it may exceed
+// `bucket_bytes` by that parameter). A parameter without a gradient on this rank (an
+// expert no local token was routed to) contributes zeros, so every rank reduces the
+// same buffers.
 #pragma once
 
 #include <torch/types.h>
