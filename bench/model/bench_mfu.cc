@@ -36,6 +36,7 @@
 #include "CLI/CLI.hpp"
 #include "bench/model/model_flops.h"
 #include "common/status_macros.h"
+#include "bench/bench_compute.h"
 #include "compute/blas_kernels.h"
 #include "compute/compute_info.h"
 #include "compute/gemm_rate.h"
@@ -168,12 +169,8 @@ int main(int argc, char** argv) {
     tokens_3b = 16;
   }
 
-  nmoe::compute::ComputeOptions compute;
-  compute.threads.intra_op = threads;
-  compute.gemm_budget_seconds = 0;
-  auto info = nmoe::compute::InitCompute(kernels, compute);
+  auto info = nmoe::bench::InitBenchCompute(kernels, threads);
   if (!info.ok()) return Fail(info.status());
-  std::cout << nmoe::compute::ComputeSummaryLine(*info) << "\n";
   fmt::print("load average at start {:.2f}\n", LoadAverage());
 
   auto small_or = nmoe::trainer::PresetConfig("small", vocab, 0, 1);

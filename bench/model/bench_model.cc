@@ -28,6 +28,7 @@
 
 #include "CLI/CLI.hpp"
 #include "bench/model/model_flops.h"
+#include "bench/bench_compute.h"
 #include "compute/blas_kernels.h"
 #include "compute/compute_info.h"
 #include "compute/gemm_rate.h"
@@ -124,12 +125,8 @@ int main(int argc, char** argv) {
   app.add_option(nmoe::compute::kBlasKernelsFlag, blas_flag, nmoe::compute::kBlasKernelsFlagHelp);
   CLI11_PARSE(app, argc, argv);
 
-  nmoe::compute::ComputeOptions compute;
-  compute.threads.intra_op = threads;
-  compute.gemm_budget_seconds = 0;
-  auto info = nmoe::compute::InitCompute(kernels, compute);
+  auto info = nmoe::bench::InitBenchCompute(kernels, threads);
   if (!info.ok()) return Fail(info.status());
-  std::cout << nmoe::compute::ComputeSummaryLine(*info) << "\n";
 
   nmoe::model::ModelConfig config;
   if (!config_path.empty()) {

@@ -41,6 +41,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_compute.h"
 #include "compute/blas_kernels.h"
 #include "compute/compute_info.h"
 #include "fmt/format.h"
@@ -151,12 +152,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (iters < 1) return Fail("--iters must be >= 1");
 
-  nmoe::compute::ComputeOptions compute;
-  compute.threads.intra_op = threads;
-  compute.gemm_budget_seconds = 0;
-  auto info = nmoe::compute::InitCompute(kernels, compute);
+  auto info = nmoe::bench::InitBenchCompute(kernels, threads);
   if (!info.ok()) return Fail(info.status().ToString());
-  std::cout << nmoe::compute::ComputeSummaryLine(*info) << "\n";
 
   nmoe::model::ModelConfig config;
   config.hidden_size = hidden;

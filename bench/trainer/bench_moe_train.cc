@@ -44,6 +44,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/task.h"
+#include "bench/bench_compute.h"
 #include "compute/blas_kernels.h"
 #include "compute/compute_info.h"
 #include "fmt/format.h"
@@ -162,12 +163,8 @@ int main(int argc, char** argv) {
     plan.push_back(n);
   }
 
-  nmoe::compute::ComputeOptions compute;
-  compute.threads.intra_op = threads;
-  compute.gemm_budget_seconds = 0;
-  auto info = nmoe::compute::InitCompute(kernels, compute);
+  auto info = nmoe::bench::InitBenchCompute(kernels, threads);
   if (!info.ok()) return Fail(info.status());
-  std::cout << nmoe::compute::ComputeSummaryLine(*info) << "\n";
 
   auto config = nmoe::trainer::PresetConfig(preset, vocab, 0, 1);
   if (!config.ok()) return Fail(config.status());
