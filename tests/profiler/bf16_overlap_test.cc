@@ -13,18 +13,14 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <set>
 
-#include "absl/strings/str_cat.h"
 #include "model/checkpoint.h"
 #include "profiler/profile_run.h"
 #include "profiler/selection.h"
-#include "tokenizer/bpe_trainer.h"
-#include "tokenizer/tokenizer.h"
-#include "trainer/presets.h"
 #include "tests/profiler/tiny_model.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nmoe::profiler {
 namespace {

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -22,16 +21,12 @@
 #include "absl/strings/str_cat.h"
 #include "cli/client.h"
 #include "cli/job_file.h"
-#include "model/checkpoint.h"
 #include "nlohmann/json.hpp"
+#include "tests/profiler/tiny_model.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
-#include "tests/profiler/tiny_model.h"
 #include "tests/support/worker_e2e.h"
-#include "tokenizer/bpe_trainer.h"
-#include "tokenizer/tokenizer.h"
-#include "trainer/presets.h"
 
 namespace nmoe {
 namespace {

@@ -9,7 +9,6 @@
 #include <ATen/ops/randn_like.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -22,14 +21,11 @@
 #include "storage/results_store.h"
 #include "storage/rocksdb_store.h"
 #include "storage/store_result_sink.h"
+#include "tests/profiler/tiny_model.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
-#include "tokenizer/bpe_trainer.h"
-#include "tokenizer/tokenizer.h"
 #include "trainer/moe_model.h"
-#include "trainer/presets.h"
-#include "tests/profiler/tiny_model.h"
 
 namespace nmoe {
 namespace {

@@ -8,59 +8,42 @@
 #include <prometheus/registry.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
-#include "absl/strings/str_cat.h"
-#include "model/checkpoint.h"
 #include "profiler/profile_metrics.h"
 #include "profiler/profile_task.h"
 #include "storage/store_result_sink.h"
-#include "tests/support/temp_dir.h"
-#include "tokenizer/bpe_trainer.h"
-#include "tokenizer/tokenizer.h"
-#include "trainer/presets.h"
 #include "tests/profiler/tiny_model.h"
+#include "tests/support/registry_values.h"
+#include "tests/support/temp_dir.h"
 
 namespace nmoe::profiler {
 namespace {
 
 namespace fs = std::filesystem;
 
-// name{labels...} -> value of every gauge series.
-std::map<std::string, double> Collect(const prometheus::Registry& registry) {
-  std::map<std::string, double> out;
-  for (const prometheus::MetricFamily& f : registry.Collect()) {
-    for (const prometheus::ClientMetric& m : f.metric) {
-      std::string key = f.name + "{";
-      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
-      key += "}";
-      if (f.type == prometheus::MetricType::Gauge) out[key] = m.gauge.value;
-    }
-  }
-  return out;
-}
+using ::nmoe::testing::RegistryValues;
 
 TEST(ProfileMetricsTest, ExportsATaskAndRemovesItsSeries) {
   prometheus::Registry registry;
   {
     ProfileMetrics m(&registry, "job-4", 1, 300);
-    auto got = Collect(registry);
+    auto got = RegistryValues(registry);
     EXPECT_EQ(got.at("nmoe_profile_sentences{job_id=job-4,rank=1,}"), 300);
     EXPECT_EQ(got.at("nmoe_profile_sentences_done{job_id=job-4,rank=1,}"), 0);
     EXPECT_EQ(got.at("nmoe_profile_tokens_per_second{job_id=job-4,rank=1,}"), 0);
     m.Record(120, 5000, 2.0);
-    got = Collect(registry);
+    got = RegistryValues(registry);
     EXPECT_EQ(got.size(), 3u);
     EXPECT_EQ(got.at("nmoe_profile_sentences{job_id=job-4,rank=1,}"), 300);
     EXPECT_EQ(got.at("nmoe_profile_sentences_done{job_id=job-4,rank=1,}"), 120);
     EXPECT_EQ(got.at("nmoe_profile_tokens_per_second{job_id=job-4,rank=1,}"), 2500);
     m.Record(121, 5001, 0.0);  // no elapsed time: the rate keeps its last value
-    EXPECT_EQ(Collect(registry).at("nmoe_profile_tokens_per_second{job_id=job-4,rank=1,}"), 2500);
+    EXPECT_EQ(RegistryValues(registry).at("nmoe_profile_tokens_per_second{job_id=job-4,rank=1,}"), 2500);
   }
-  EXPECT_TRUE(Collect(registry).empty());  // the task ended: no series of it is left
+  EXPECT_TRUE(RegistryValues(registry).empty());  // the task ended: no series of it is left
   ProfileMetrics none(nullptr, "job-5", 0, 10);  // nothing exported, no crash
   none.Record(1, 2, 3);
 }
@@ -110,7 +93,7 @@ TEST(ProfileMetricsTest, ProfileTaskExportsItsProgressWhileItRuns) {
   uint64_t last_done = 0, total = 0;
   ctx.report_progress = [&](const v1::Progress& progress) {
     ++reports;
-    const auto got = Collect(registry);
+    const auto got = RegistryValues(registry);
     EXPECT_EQ(got.size(), 3u);
     EXPECT_EQ(got.at("nmoe_profile_sentences" + l), static_cast<double>(progress.total()));
     EXPECT_EQ(got.at("nmoe_profile_sentences_done" + l), static_cast<double>(progress.done()));
@@ -125,7 +108,7 @@ TEST(ProfileMetricsTest, ProfileTaskExportsItsProgressWhileItRuns) {
   EXPECT_GE(reports, 3);
   EXPECT_EQ(total, 48u);  // 24 sentences of each language
   EXPECT_EQ(last_done, total);
-  EXPECT_TRUE(Collect(registry).empty()) << "the task's series are removed when it ends";
+  EXPECT_TRUE(RegistryValues(registry).empty()) << "the task's series are removed when it ends";
 }
 
 }  // namespace

@@ -7,26 +7,13 @@
 
 #include <map>
 
+#include "tests/support/registry_values.h"
 #include "trainer/train_metrics.h"
 
 namespace nmoe::trainer {
 namespace {
 
-// name{labels...} -> value (gauges and counters; histogram: sample count).
-std::map<std::string, double> Collect(const prometheus::Registry& registry) {
-  std::map<std::string, double> out;
-  for (const prometheus::MetricFamily& f : registry.Collect()) {
-    for (const prometheus::ClientMetric& m : f.metric) {
-      std::string key = f.name + "{";
-      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
-      key += "}";
-      if (f.type == prometheus::MetricType::Gauge) out[key] = m.gauge.value;
-      if (f.type == prometheus::MetricType::Counter) out[key] = m.counter.value;
-      if (f.type == prometheus::MetricType::Histogram) out[key] = static_cast<double>(m.histogram.sample_count);
-    }
-  }
-  return out;
-}
+using ::nmoe::testing::RegistryValues;
 
 TEST(DeadExpertTrackerTest, ExpertIsDeadAfterTheWindowAndComesBack) {
   DeadExpertTracker t(/*window=*/3);
@@ -75,7 +62,7 @@ TEST(TrainMetricsTest, ExportsAStageAndRemovesItsSeries) {
     for (uint64_t i = 0; i < kDeadExpertWindow; ++i) {
       m.RecordRouting({layer}, [&](const std::string& text, bool dead) { events.push_back((dead ? "dead: " : "back: ") + text); });
     }
-    const auto got = Collect(registry);
+    const auto got = RegistryValues(registry);
     const std::string l = "job_id=job-7,stage=experts,";
     EXPECT_EQ(got.at("nmoe_train_loss{component=total," + l + "}"), 2.5);
     EXPECT_EQ(got.at("nmoe_train_loss{component=balance," + l + "}"), 1.02);
@@ -94,7 +81,7 @@ TEST(TrainMetricsTest, ExportsAStageAndRemovesItsSeries) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0], "dead: expert 2 of layer 1 got no token in the last 20 steps (dead expert)");
   // The stage ended: no series of the job is left (the families stay, empty).
-  EXPECT_TRUE(Collect(registry).empty());
+  EXPECT_TRUE(RegistryValues(registry).empty());
   // A null registry: nothing to do, no crash.
   TrainMetrics none(nullptr, "job-8", "s", 1);
   none.RecordStep(StepRecord{});
