@@ -7,6 +7,28 @@
 
 namespace nmoe::testing {
 
+namespace {
+
+// One unary call of `path` with the bytes of `request`, waited for.
+grpc::Status BlockingUnaryCall(grpc::GenericStub& stub, grpc::ClientContext* ctx, const std::string& path,
+                               const grpc::ByteBuffer& request, grpc::ByteBuffer* response) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(ctx, path, grpc::StubOptions(), &request, response, [&](grpc::Status s) {
+    std::lock_guard lock(mu);
+    status = s;
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  return status;
+}
+
+}  // namespace
+
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
@@ -15,19 +37,7 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
   grpc::Slice empty("");
   request = grpc::ByteBuffer(&empty, 1);
   grpc::ByteBuffer response;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_all();
-                 });
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return done; });
+  const grpc::Status status = BlockingUnaryCall(stub, &ctx, "/grpc.health.v1.Health/Check", request, &response);
   if (!status.ok()) return -1;
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return -1;
@@ -46,19 +56,7 @@ grpc::Status GenericEmptyCall(const std::shared_ptr<grpc::Channel>& channel, con
   grpc::Slice empty("");
   grpc::ByteBuffer request(&empty, 1);
   grpc::ByteBuffer response;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(ctx.get(), path, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
-    std::lock_guard lock(mu);
-    status = s;
-    done = true;
-    cv.notify_all();
-  });
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return done; });
-  return status;
+  return BlockingUnaryCall(stub, ctx.get(), path, request, &response);
 }
 
 }  // namespace nmoe::testing
