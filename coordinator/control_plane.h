@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "common/data_roots.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/event_hub.h"
 #include "coordinator/rendezvous.h"
@@ -42,6 +43,7 @@ struct ControlPlaneOptions {
   absl::Duration heartbeat_interval = absl::Seconds(2);  // told to workers
   absl::Duration lease_ttl = absl::Seconds(10);          // silence after which a worker is lost
   uint32_t default_max_restarts = 3;                     // when a spec has none
+  DataRoots data_roots;  // where spec paths may point (--data-root); empty = anywhere
 };
 
 class ControlPlane {

@@ -9,6 +9,7 @@
 #include "coordinator/control_plane.h"
 #include "coordinator/job_states.h"
 #include "common/job_validation.h"
+#include "common/spec_limits.h"
 
 namespace nmoe::coordinator {
 namespace {
@@ -32,7 +33,10 @@ absl::StatusOr<v1::SubmitJobResponse> ControlPlane::SubmitChildJob(const v1::Sub
 
 absl::StatusOr<v1::SubmitJobResponse> ControlPlane::Submit(const v1::SubmitJobRequest& request,
                                                            const std::string& parent_job_id) {
+  NMOE_RETURN_IF_ERROR(CheckSpecLimits(request.spec()));
   NMOE_RETURN_IF_ERROR(ValidateSubmitRequest(request));
+  // Relative paths resolve on the workers, which check them against their own roots.
+  NMOE_RETURN_IF_ERROR(options_.data_roots.CheckSpec(request.spec(), std::nullopt));
   Touched touched;
   v1::SubmitJobResponse response;
   const absl::Status status = [&]() -> absl::Status {

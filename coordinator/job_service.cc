@@ -7,7 +7,15 @@ namespace nmoe::coordinator {
 
 grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext* ctx, const v1::SubmitJobRequest* req,
                                                     v1::SubmitJobResponse* resp) {
-  return RunUnary(ctx, *auth_, "nmoe.v1.JobService.SubmitJob", resp, [&] { return cp_->SubmitJob(*req); });
+  return RunUnary(ctx, *auth_, "nmoe.v1.JobService.SubmitJob", resp,
+                  [&]() -> absl::StatusOr<v1::SubmitJobResponse> {
+                    auto ticket = admission_->AdmitSubmit();  // held while the submission is handled
+                    if (!ticket.ok()) {
+                      admission_->AddRetryHint(*ctx, ticket.status());
+                      return ticket.status();
+                    }
+                    return cp_->SubmitJob(*req);
+                  });
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* ctx, const v1::GetJobRequest* req,
@@ -50,8 +58,14 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::WatchJob(grpc::CallbackS
   }
   auto job = cp_->GetJob(req->job_id());
   if (!job.ok()) return new FailedStream(ToGrpcStatus(job.status()));
+  auto ticket = admission_->AdmitWatch(ctx->peer());
+  if (!ticket.ok()) {
+    admission_->AddRetryHint(*ctx, ticket.status());
+    return new FailedStream(ToGrpcStatus(ticket.status()));
+  }
   const bool terminal_seen = IsTerminal(job->state()) && req->from_seq() > job->last_event_seq();
-  return WatchReactor::Start(&cp_->event_hub(), &cp_->job_store(), *req, terminal_seen, shutting_down_);
+  return WatchReactor::Start(&cp_->event_hub(), &cp_->job_store(), *req, terminal_seen, shutting_down_,
+                             *std::move(ticket));
 }
 
 }  // namespace nmoe::coordinator

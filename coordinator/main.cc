@@ -35,8 +35,25 @@ int main(int argc, char** argv) {
   app.add_option("--lease-ttl", lease_ttl_s, "seconds of silence after which a worker is lost")->capture_default_str();
   app.add_option("--default-max-restarts", default_restarts, "restart budget of jobs that set none")
       ->capture_default_str();
+  std::vector<std::string> data_roots;
+  app.add_option("--data-root", data_roots,
+                 "folder job specs may name files in (repeatable); absolute spec paths outside every root are "
+                 "refused at submission; none = any path (docs/security.md)");
+  auto& limits = config.limits;
+  double retry_after_s = absl::ToDoubleSeconds(limits.retry_after);
+  app.add_option("--max-watch-streams", limits.max_watch_streams, "open WatchJob streams in all (0 = no limit)")
+      ->capture_default_str();
+  app.add_option("--max-watch-streams-per-peer", limits.max_watch_streams_per_peer,
+                 "open WatchJob streams per client connection (0 = no limit)")
+      ->capture_default_str();
+  app.add_option("--max-inflight-submits", limits.max_inflight_submits,
+                 "SubmitJob calls handled at once (0 = no limit)")
+      ->capture_default_str();
+  app.add_option("--retry-after", retry_after_s, "seconds a refused client is told to wait (retry-after-ms)")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  limits.retry_after = absl::Seconds(retry_after_s);
   // Debian's abseil checks every mutex for lock-order cycles (~3% of CPU here).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
@@ -61,6 +78,12 @@ int main(int argc, char** argv) {
   config.control.heartbeat_interval = absl::Seconds(heartbeat_s);
   config.control.lease_ttl = absl::Seconds(lease_ttl_s);
   config.control.default_max_restarts = default_restarts;
+  auto roots = nmoe::DataRoots::Create(data_roots);
+  if (!roots.ok()) {
+    std::cerr << "error: " << roots.status().message() << "\n";
+    return 2;
+  }
+  config.control.data_roots = *std::move(roots);
 
   // Signals are taken by a waiting thread below, not by handlers.
   sigset_t signals;

@@ -76,6 +76,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(cons
   s->results_ = std::make_unique<storage::ResultsStore>(s->db_.get());
   s->pipeline_driver_ = std::make_unique<PipelineDriver>(s->control_plane_.get(), s->results_.get());
   s->auth_ = std::make_unique<Authenticator>(std::move(tokens));
+  s->admission_ = std::make_unique<Admission>(config.limits, s->registry_.get());
 
   v1::ServerInfo info;
   info.set_version(kVersion);
@@ -83,7 +84,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(cons
   *info.mutable_start_time() = ToProtoTime(clock->Now());
   info.set_auth_required(s->auth_->enabled());
   info.set_tls(!config.tls_cert_file.empty());
-  s->job_service_ = std::make_unique<JobServiceImpl>(s->control_plane_.get(), s->auth_.get(), &s->shutting_down_);
+  s->job_service_ = std::make_unique<JobServiceImpl>(s->control_plane_.get(), s->auth_.get(), s->admission_.get(),
+                                                    &s->shutting_down_);
   s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->control_plane_.get(), s->results_.get(),
                                                           s->auth_.get(), clock);
   s->results_service_ = std::make_unique<ResultsServiceImpl>(s->results_.get(), s->auth_.get());
@@ -114,7 +116,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(cons
   builder.RegisterService(s->worker_service_.get());
   builder.RegisterService(s->results_service_.get());
   builder.RegisterService(s->info_service_.get());
-  builder.SetMaxReceiveMessageSize(16 << 20);
+  // Requests and responses alike: a bigger one fails RESOURCE_EXHAUSTED.
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<RpcMetricsInterceptorFactory>(*s->registry_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/token_file.h"
+#include "coordinator/admission.h"
 #include "coordinator/auth.h"
 #include "coordinator/control_plane.h"
 #include "coordinator/pipeline_driver.h"
@@ -30,6 +31,9 @@ class WorkerServiceImpl;
 class ResultsServiceImpl;
 class InfoServiceImpl;
 
+// The largest gRPC message the server receives or sends.
+inline constexpr int kMaxMessageBytes = 16 << 20;
+
 struct ServerConfig {
   std::string data_dir;                      // RocksDB folder; created when missing
   std::string listen = "127.0.0.1:7070";     // gRPC address; port 0 picks one
@@ -41,7 +45,8 @@ struct ServerConfig {
   // PEM roots: clients must present a certificate they sign (mutual TLS).
   // Needs tls_cert_file. Bearer tokens are still checked.
   std::string tls_client_ca_file;
-  ControlPlaneOptions control;
+  ControlPlaneOptions control;               // control.data_roots: --data-root
+  AdmissionLimits limits;                    // back-pressure (coordinator/admission.h)
   absl::Duration tick_interval = absl::Milliseconds(250);  // lease clock; 0 = tests call Tick()
 };
 
@@ -56,6 +61,7 @@ class CoordinatorServer {
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   ControlPlane& control_plane() { return *control_plane_; }
   storage::ResultsStore& results() { return *results_; }
+  const Admission& admission() const { return *admission_; }
 
   // Health goes NOT_SERVING, watch streams end with UNAVAILABLE, in-flight
   // calls get `grace` to finish, then the database closes. Idempotent.
@@ -72,6 +78,7 @@ class CoordinatorServer {
   std::unique_ptr<storage::ResultsStore> results_;
   std::unique_ptr<PipelineDriver> pipeline_driver_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<Admission> admission_;
   std::unique_ptr<JobServiceImpl> job_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
   std::unique_ptr<ResultsServiceImpl> results_service_;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "coordinator/admission.h"
 #include "coordinator/auth.h"
 #include "coordinator/control_plane.h"
 #include "nmoe/v1/info_service.grpc.pb.h"
@@ -16,8 +17,9 @@ namespace nmoe::coordinator {
 
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
-  JobServiceImpl(ControlPlane* cp, const Authenticator* auth, const std::atomic<bool>* shutting_down)
-      : cp_(cp), auth_(auth), shutting_down_(shutting_down) {}
+  JobServiceImpl(ControlPlane* cp, const Authenticator* auth, Admission* admission,
+                 const std::atomic<bool>* shutting_down)
+      : cp_(cp), auth_(auth), admission_(admission), shutting_down_(shutting_down) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* ctx, const v1::SubmitJobRequest* req,
                                       v1::SubmitJobResponse* resp) override;
@@ -35,6 +37,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
  private:
   ControlPlane* cp_;
   const Authenticator* auth_;
+  Admission* admission_;
   const std::atomic<bool>* shutting_down_;
 };
 

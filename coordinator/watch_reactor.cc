@@ -11,8 +11,10 @@ constexpr size_t kReadBatch = 256;
 }
 
 WatchReactor* WatchReactor::Start(EventHub* hub, storage::JobStore* store, const v1::WatchJobRequest& request,
-                                  bool terminal_seen, const std::atomic<bool>* shutting_down) {
+                                  bool terminal_seen, const std::atomic<bool>* shutting_down,
+                                  std::unique_ptr<Admission::Ticket> ticket) {
   auto* reactor = new WatchReactor(hub, store, request, shutting_down);
+  reactor->ticket_ = std::move(ticket);
   reactor->saw_terminal_ = terminal_seen;
   // Subscribe before the first read so no event falls between the two.
   reactor->subscription_ = hub->Subscribe(reactor->job_id_, [reactor] {
