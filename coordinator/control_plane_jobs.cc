@@ -51,6 +51,9 @@ absl::StatusOr<v1::SubmitJobResponse> ControlPlane::Submit(const v1::SubmitJobRe
         }
         *response.mutable_job() = existing;
         response.set_created(false);
+        // The job may still be unsynced (its submission's sync is running or
+        // failed): the retry is acknowledged only once it is durable.
+        touched.needs_sync = true;
         return absl::OkStatus();
       }
     }
@@ -156,6 +159,7 @@ absl::Status ControlPlane::CancelLocked(const std::string& job_id, const std::st
     case v1::JOB_STATE_CANCELLED:
     case v1::JOB_STATE_CANCELLING:
       *result = job;  // already on its way: cancelling twice is not an error
+      touched.needs_sync = true;  // acknowledged once durable, as the first cancel
       return absl::OkStatus();
     case v1::JOB_STATE_SUCCEEDED:
     case v1::JOB_STATE_FAILED:
