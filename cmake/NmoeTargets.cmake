@@ -4,7 +4,7 @@
 function(nmoe_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter
     # GCC 12 reports false positives inside absl::StatusOr/protobuf templates.
-    -Wno-maybe-uninitialized)
+    $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
   if(NMOE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -9,6 +9,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
+  # sanitizer + fuzzing stage (scripts/sanitize.sh): clang with ASan/UBSan and libFuzzer
+  clang-14 libclang-rt-14-dev
   # RPC, storage, metrics
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev prometheus-cpp-dev libabsl-dev libssl-dev
