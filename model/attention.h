@@ -22,6 +22,8 @@ class Attention : public torch::nn::Module {
 
   // x_BTD: the normed residual stream; cos/sin_BTd from RotaryEmbedding. Emits
   // q/k (before RoPE), v and o projections to ctx's hooks. Returns (B,T,D).
+  // With ctx.packed (an unpadded forward) x and cos/sin are (1,N,.) real-token rows,
+  // `mask` is the padded batch's, and so is the result's layout (1,N,D).
   at::Tensor Forward(const at::Tensor& x_BTD, const at::Tensor& cos_BTd, const at::Tensor& sin_BTd,
                      const AttentionMask& mask, const LayerContext& ctx) const;
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/attention_kernel.h"
+#include "model/mlp.h"
 
 namespace nmoe::model {
 namespace {
@@ -78,15 +79,38 @@ absl::StatusOr<ForwardOutput> CausalLm::Forward(const at::Tensor& ids_BT, const 
   }
 }
 
+bool CausalLm::AllMlpsDense() const {
+  for (const auto& layer : layers_) {
+    if (dynamic_cast<const SwiGluMlp*>(layer->mlp_ptr().get()) == nullptr) return false;
+  }
+  return true;
+}
+
 ForwardOutput CausalLm::ForwardUnchecked(const at::Tensor& ids_BT, const ForwardOptions& options) {
   const int64_t b = ids_BT.size(0), t = ids_BT.size(1);
   const at::Device device = embed_tokens_->weight_VD().device();
-  const at::Tensor ids = ids_BT.to(device, at::kLong);
+  at::Tensor ids = ids_BT.to(device, at::kLong);
   at::Tensor positions_BT = options.positions_BT.defined()
                                 ? options.positions_BT.to(device, at::kLong)
                                 : at::arange(t, at::TensorOptions().dtype(at::kLong).device(device)).expand({b, t});
   at::Tensor mask_BT = options.mask_BT.defined() ? options.mask_BT.to(device, at::kBool) : at::Tensor();
   const AttentionMask mask = MakeAttentionMask(b, t, mask_BT, device);
+
+  // Unpadded: ids and positions become (1,N) real-token rows.
+  PackedTokens packed;
+  bool unpadded = false;
+  if (options.unpad && mask_BT.defined() && AllMlpsDense()) {
+    packed.batch = b;
+    packed.time = t;
+    packed.index_N = mask_BT.reshape({-1}).nonzero().squeeze(1);
+    unpadded = packed.rows() > 0 && packed.rows() < b * t;
+  }
+  if (unpadded) {
+    ids = ids.reshape({-1}).index_select(0, packed.index_N).unsqueeze(0);
+    positions_BT = positions_BT.reshape({-1}).index_select(0, packed.index_N).unsqueeze(0);
+  }
+  // Outputs in the caller's (B,T,.) layout.
+  const auto padded = [&](const at::Tensor& x) { return unpadded ? packed.Unpack(x) : x; };
 
   ForwardOutput out;
   at::Tensor x_BTD = embed_tokens_->Forward(ids);
@@ -95,15 +119,17 @@ ForwardOutput CausalLm::ForwardUnchecked(const at::Tensor& ids_BT, const Forward
   const auto [cos_BTd, sin_BTd] = rotary_.CosSin(positions_BT, x_BTD.scalar_type());
   LayerContext ctx;
   ctx.hooks = hooks_.get();
-  ctx.mask_BT = mask_BT;
+  ctx.mask_BT = unpadded ? at::Tensor() : mask_BT;
+  ctx.packed = unpadded ? &packed : nullptr;
   for (int64_t i = 0; i < num_layers(); ++i) {
-    if (options.output_hidden_states) out.hidden_states_BTD.push_back(x_BTD);
+    if (options.output_hidden_states) out.hidden_states_BTD.push_back(padded(x_BTD));
     ctx.layer = i;
     x_BTD = layers_[static_cast<size_t>(i)]->Forward(x_BTD, cos_BTd, sin_BTd, mask, ctx);
   }
-  out.last_hidden_BTD = norm_->Forward(x_BTD);
+  const at::Tensor last_hidden_BTD = norm_->Forward(x_BTD);
+  out.last_hidden_BTD = padded(last_hidden_BTD);
   if (options.output_hidden_states) out.hidden_states_BTD.push_back(out.last_hidden_BTD);
-  if (options.compute_logits) out.logits_BTV = Logits(out.last_hidden_BTD);
+  if (options.compute_logits) out.logits_BTV = padded(Logits(last_hidden_BTD));
   return out;
 }
 

@@ -41,6 +41,13 @@ struct ForwardOptions {
   // forward without position_ids; with left padding pass PositionsFromMask(mask_BT) to
   // give each row's real tokens the positions of an unpadded run.
   at::Tensor positions_BT;
+  // With a mask that has padding: run the token-wise work (embedding, norms, all
+  // projections, MLP, LM head) on the real tokens only, and the padded layout only
+  // inside attention. Outputs at real positions equal the padded run's (to float
+  // rounding); padding positions of the outputs are zero; hooks see PackedTokens
+  // (hooks.h). Ignored (padded run) when a layer's MLP is not the dense SwiGluMlp (an
+  // MoE's routing statistics and sequence classifier need the padded batch).
+  bool unpad = false;
   bool compute_logits = true;          // false: stop after model.norm (profiling)
   bool output_hidden_states = false;   // transformers' hidden_states (L+1 entries)
 };
@@ -86,6 +93,8 @@ class CausalLm : public torch::nn::Module {
  private:
   absl::Status CheckInputs(const at::Tensor& ids_BT, const ForwardOptions& options) const;
   ForwardOutput ForwardUnchecked(const at::Tensor& ids_BT, const ForwardOptions& options);
+  // Every layer's MLP is a SwiGluMlp (token-wise): unpadding keeps the result.
+  bool AllMlpsDense() const;
 
   ModelConfig config_;
   RotaryEmbedding rotary_;

@@ -1,5 +1,8 @@
 #include "model/hooks.h"
 
+#include <ATen/ops/index_select.h>
+#include <ATen/ops/zeros.h>
+
 namespace nmoe::model {
 namespace {
 constexpr const char* kNames[kNumComponents] = {"q_proj",    "k_proj",  "v_proj",    "o_proj",
@@ -33,6 +36,17 @@ void HookMask::Set(int64_t layer, Component c, bool wanted) {
 
 void HookMask::SetComponent(Component c, bool wanted) {
   for (int64_t l = 0; l < num_layers(); ++l) Set(l, c, wanted);
+}
+
+at::Tensor PackedTokens::Pack(const at::Tensor& x_BTC) const {
+  return x_BTC.reshape({batch * time, x_BTC.size(-1)}).index_select(0, index_N).unsqueeze(0);
+}
+
+at::Tensor PackedTokens::Unpack(const at::Tensor& rows_1NC) const {
+  const int64_t c = rows_1NC.size(-1);
+  return at::zeros({batch * time, c}, rows_1NC.options())
+      .index_copy(0, index_N, rows_1NC.reshape({rows(), c}))
+      .view({batch, time, c});
 }
 
 }  // namespace nmoe::model

@@ -57,11 +57,30 @@ class HookMask {
   std::vector<uint8_t> bits_;  // one bit per component, one byte per layer
 };
 
+// A padded batch's real tokens only ("unpadded"): a forward with
+// ForwardOptions::unpad runs its token-wise work (projections, norms, MLP) on rows
+// (1, N, C) holding the N real tokens in row-major order of the (B,T) mask, and uses
+// the padded layout only inside attention.
+struct PackedTokens {
+  int64_t batch = 0, time = 0;
+  at::Tensor index_N;  // int64 flat positions b*T + t of the real tokens, ascending
+
+  int64_t rows() const { return index_N.size(0); }
+  // (B,T,C) -> (1,N,C): the real tokens' rows.
+  at::Tensor Pack(const at::Tensor& x_BTC) const;
+  // (1,N,C) -> (B,T,C), zeros at padding. Differentiable.
+  at::Tensor Unpack(const at::Tensor& rows_1NC) const;
+};
+
 // The caller's receiver of activations (e.g. the profiler). Attached to a model with
 // CausalLm::SetHooks. OnActivation runs synchronously inside the forward pass, in
 // layer order, for wanted pairs only. `out_BTC` is the live activation (part of the
 // autograd graph when grad mode is on, in the model's compute dtype): a hook must not
 // modify it in place and should detach() what it keeps.
+//
+// In an unpadded forward (PackedTokens) a hook sees the padded (B,T,C) layout with
+// zeros at padding, unless TakesPackedRows() is true: then it gets the (1,N,C) real
+// rows themselves (no copy), in row-major order of the batch's mask.
 class ActivationHooks {
  public:
   explicit ActivationHooks(HookMask mask) : mask_(std::move(mask)) {}
@@ -71,6 +90,7 @@ class ActivationHooks {
   const HookMask& mask() const { return mask_; }
 
   virtual void OnActivation(int64_t layer, Component c, const at::Tensor& out_BTC) = 0;
+  virtual bool TakesPackedRows() const { return false; }
 
  protected:
   HookMask mask_;
@@ -81,12 +101,21 @@ struct LayerContext {
   int64_t layer = 0;
   ActivationHooks* hooks = nullptr;  // null: no hooks attached
   // Valid-token mask of the batch (B,T; true/1 = real token), undefined when the batch
-  // has no padding. For modules that pool over tokens (e.g. an MoE's balance loss).
+  // has no padding or is packed (every row real). For modules that pool over tokens
+  // (e.g. an MoE's balance loss).
   at::Tensor mask_BT;
+  // Set in an unpadded forward: activations are (1,N,C) real-token rows.
+  const PackedTokens* packed = nullptr;
 
   // One branch when no hook is attached.
   void Emit(Component c, const at::Tensor& out_BTC) const {
-    if (hooks != nullptr && hooks->Wants(layer, c)) hooks->OnActivation(layer, c, out_BTC);
+    if (hooks != nullptr && hooks->Wants(layer, c)) {
+      if (packed != nullptr && !hooks->TakesPackedRows()) {
+        hooks->OnActivation(layer, c, packed->Unpack(out_BTC));
+      } else {
+        hooks->OnActivation(layer, c, out_BTC);
+      }
+    }
   }
 };
 

@@ -6,7 +6,8 @@
 //   similarity  per layer and language, the sum of unit-normalised MLP inputs of up to
 //               `similarity_tokens` real tokens per language (the first ones seen)
 // Hooks are requested only for what is asked (HookMask), so unused ones cost nothing.
-// Every batch holds sentences of one language. Padding tokens never count. The
+// Every batch holds sentences of one language. Padding tokens never count; in an
+// unpadded forward (model::ForwardOptions::unpad) the hooks get the real rows only. The
 // reductions are single passes over each activation (no temporaries), in double,
 // split over channels with at::parallel_for.
 //
@@ -43,7 +44,9 @@ class Collector : public model::ActivationHooks {
   // (A gang member gives the quota a single run over all batches would use.)
   void BeginBatch(int32_t language, const at::Tensor& mask_BT, std::optional<uint64_t> similarity_quota = std::nullopt);
 
+  // Takes the padded (B,T,C) layout or, in an unpadded forward, the (1,N,C) real rows.
   void OnActivation(int64_t layer, model::Component c, const at::Tensor& out_BTC) override;
+  bool TakesPackedRows() const override { return true; }
 
   // After the forward (AP): the batch's mean responses, fp32 (B, N).
   const at::Tensor& responses_BN() const { return responses_BN_; }
@@ -57,9 +60,8 @@ class Collector : public model::ActivationHooks {
   CollectOptions options_;
   int32_t language_ = 0;
   int64_t batch_ = 0, time_ = 0;
-  std::vector<uint8_t> valid_;       // B*T: 1 = real token
-  std::vector<uint8_t> similarity_;  // B*T: 1 = counted for similarity
-  std::vector<double> lengths_;      // B: real tokens per sentence
+  std::vector<int64_t> padded_rows_;  // real token k (row-major) -> its position b*T + t
+  std::vector<int64_t> starts_;       // B+1: sentence b's real tokens are k in [starts_[b], starts_[b+1])
   uint64_t similarity_batch_tokens_ = 0;
   at::Tensor responses_BN_;
   LapeCounts lape_;

@@ -76,6 +76,7 @@ absl::StatusOr<CollectedProfile> CollectProfile(model::CausalLm& model, const st
       model::ForwardOptions fwd;
       fwd.mask_BT = batch.mask_BT;
       fwd.compute_logits = false;
+      fwd.unpad = options.unpad;
       {
         model::CpuAutocast autocast(options.bf16_autocast);
         auto result = model.Forward(batch.ids_BT, fwd);

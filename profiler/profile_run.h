@@ -20,6 +20,9 @@ struct RunOptions {
   uint64_t memory_budget_bytes = 2ull << 30;     // AP responses held in memory
   std::filesystem::path spill_dir;               // AP responses over the budget
   bool bf16_autocast = false;
+  // Forward only the real tokens of each padded batch through the token-wise parts of
+  // the model (model::ForwardOptions::unpad): same statistics, less work.
+  bool unpad = true;
   // Called after each batch with this rank's sentences done, its total, and the real
   // tokens (no padding) done. Optional.
   std::function<void(int64_t done, int64_t total, uint64_t tokens)> progress;

@@ -8,7 +8,9 @@
 // Sentences: the committed sample corpus (tests/data/corpus) of --languages, encoded
 // with a byte-level BPE tokenizer trained here on the same text (vocabulary --vocab,
 // capped by the model's). Times are the best of --repeats runs; bare and profiled runs
-// alternate so machine load hits both alike. Prints one JSON line.
+// alternate so machine load hits both alike. --unpad (default true) runs both on the
+// real tokens only (model::ForwardOptions::unpad); --unpad false is the padded forward
+// the Python peer runs. Prints one JSON line.
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
@@ -57,7 +59,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> languages = {"en", "es", "zh", "el", "tr", "hu"};
   int sentences = 60, threads = 1, repeats = 3, vocab = 2048;
   int64_t batch_tokens = 2048;
-  bool shrink_vocab = false;
+  bool shrink_vocab = false, unpad = true;
   app.add_option("--preset", preset, "Model preset (trainer/presets.h)");
   app.add_option("--config", config_path, "A Hugging Face config.json instead of a preset");
   app.add_option("--corpus", corpus, "Corpus folder with <lang>/train.txt");
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
   app.add_option("--vocab", vocab, "Tokenizer vocabulary");
   app.add_option("--batch-tokens", batch_tokens, "Padded tokens per forward");
   app.add_option("--out", out, "Write checkpoint + batches.json here for py_profiler.py");
+  app.add_option("--unpad", unpad,
+                 "Token-wise work on real tokens only (model::ForwardOptions::unpad), bare and profiled alike");
   app.add_flag("--shrink-vocab", shrink_vocab,
                "Embedding rows = the tokenizer's vocabulary (profiling has no LM head: only memory changes)");
   CLI11_PARSE(app, argc, argv);
@@ -111,7 +115,11 @@ int main(int argc, char** argv) {
   if (!picked.ok()) return Fail(picked.status());
   const auto batches = nmoe::profiler::MakeBatches(*picked, batch_tokens, tok->eos_id().value_or(0));
   int64_t tokens = 0;
-  for (const auto& b : batches) tokens += b.real_tokens;
+  int64_t padded_tokens = 0;
+  for (const auto& b : batches) {
+    tokens += b.real_tokens;
+    padded_tokens += b.ids_BT.numel();
+  }
 
   if (!out.empty()) {
     std::filesystem::create_directories(out);
@@ -137,6 +145,8 @@ int main(int argc, char** argv) {
   nmoe::profiler::RunOptions run;
   run.collect.ap = run.collect.lape = run.collect.similarity = true;
   run.memory_budget_bytes = 8ull << 30;
+  run.unpad = unpad;
+  const double load_before = LoadAverage();
   double bare_best = 1e30, prof_best = 1e30, checksum = 0;
   nmoe::profiler::CollectedProfile last;
   for (int r = 0; r < repeats; ++r) {
@@ -147,6 +157,7 @@ int main(int argc, char** argv) {
         nmoe::model::ForwardOptions fwd;
         fwd.mask_BT = b.mask_BT;
         fwd.compute_logits = false;
+        fwd.unpad = unpad;
         auto o = (*model)->Forward(b.ids_BT, fwd);
         if (!o.ok()) return Fail(o.status());
       }
@@ -171,6 +182,8 @@ int main(int argc, char** argv) {
                            {"sentences", picked->size()},
                            {"batches", batches.size()},
                            {"tokens", tokens},
+                           {"padded_tokens", padded_tokens},
+                           {"unpad", unpad},
                            {"neurons", last.space.size()},
                            {"bare_seconds", bare_best},
                            {"profile_seconds", prof_best},
@@ -180,6 +193,7 @@ int main(int argc, char** argv) {
                            {"checksum", checksum},
                            {"rss_model_mb", rss_model / 1024.0},
                            {"peak_rss_mb", PeakRssKb() / 1024.0},
+                           {"load_average_before", load_before},
                            {"load_average", LoadAverage()}};
   std::cout << result.dump() << std::endl;
   return 0;

@@ -1,5 +1,6 @@
-// The decoder modules: names, shapes, masking, hooks, MLP replacement, dtypes, loss.
+// The decoder modules: names, shapes, masking, unpadding, hooks, MLP replacement, dtypes, loss.
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/TensorIndexing.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/silu.h>
@@ -247,6 +248,110 @@ TEST(CausalLmTest, MlpCanBeReplaced) {
     dynamic_cast<SwiGluMlp&>(*old).down_proj().weight_OI().mul_(2);
   }
   EXPECT_LT(RelErr(Logits(*model, ids), after), 1e-6);
+}
+
+// Hooks that take packed rows in an unpadded forward.
+class PackedRecorder : public Recorder {
+ public:
+  using Recorder::Recorder;
+  bool TakesPackedRows() const override { return true; }
+};
+
+// Right and left padding, three rows of 3, 7 and 5 real tokens.
+std::pair<at::Tensor, at::Tensor> PaddedBatch() {
+  const at::Tensor ids = Ids(3, 7, 21);
+  at::Tensor mask = at::zeros({3, 7}, at::kLong);
+  mask[0].narrow(0, 0, 3).fill_(1);
+  mask[1].fill_(1);
+  mask[2].narrow(0, 2, 5).fill_(1);
+  return {ids, mask};
+}
+
+TEST(CausalLmTest, UnpaddedForwardEqualsPaddedAtRealTokens) {
+  for (const Architecture arch : {Architecture::kLlama, Architecture::kQwen2}) {
+    auto model = Tiny(TinyConfig(arch));
+    const auto [ids, mask] = PaddedBatch();
+    const at::Tensor real_BT = mask.to(at::kBool);
+    const auto real = [&](const at::Tensor& x_BTC) { return x_BTC.index({real_BT}); };  // (N,C)
+    ForwardOptions padded;
+    padded.mask_BT = mask;
+    padded.positions_BT = PositionsFromMask(mask);
+    padded.output_hidden_states = true;
+    ForwardOptions unpadded = padded;
+    unpadded.unpad = true;
+    auto seen_padded = std::make_shared<Recorder>(HookMask::All(3));
+    auto seen_unpadded = std::make_shared<Recorder>(HookMask::All(3));
+    auto seen_packed = std::make_shared<PackedRecorder>(HookMask::All(3));
+    torch::NoGradGuard no_grad;
+    model->SetHooks(seen_padded);
+    auto a = model->Forward(ids, padded);
+    model->SetHooks(seen_unpadded);
+    auto b = model->Forward(ids, unpadded);
+    model->SetHooks(seen_packed);
+    auto c = model->Forward(ids, unpadded);
+    model->SetHooks(nullptr);
+    ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+    EXPECT_EQ(b->logits_BTV.sizes(), a->logits_BTV.sizes());
+    EXPECT_LT(RelErr(real(b->logits_BTV), real(a->logits_BTV)), 1e-5);
+    EXPECT_LT(RelErr(real(b->last_hidden_BTD), real(a->last_hidden_BTD)), 1e-5);
+    EXPECT_EQ(b->logits_BTV.index({real_BT.logical_not()}).abs().max().item<double>(), 0.0);  // padding: zeros
+    ASSERT_EQ(b->hidden_states_BTD.size(), a->hidden_states_BTD.size());
+    for (size_t i = 0; i < a->hidden_states_BTD.size(); ++i) {
+      EXPECT_EQ(b->hidden_states_BTD[i].sizes(), a->hidden_states_BTD[i].sizes());
+      EXPECT_LT(RelErr(real(b->hidden_states_BTD[i]), real(a->hidden_states_BTD[i])), 1e-5) << i;
+    }
+    // Every hook point: padded-layout hooks see (B,T,C) with the padded run's values at
+    // real tokens; packed hooks see exactly those real rows, (1,N,C).
+    ASSERT_EQ(seen_unpadded->seen.size(), 3u * kNumComponents);
+    ASSERT_EQ(seen_packed->seen.size(), 3u * kNumComponents);
+    for (const auto& [key, want] : seen_padded->seen) {
+      const at::Tensor& got = seen_unpadded->seen.at(key);
+      EXPECT_EQ(got.sizes(), want.sizes());
+      EXPECT_LT(RelErr(real(got), real(want)), 1e-5) << key.first << ComponentName(key.second);
+      const at::Tensor& rows = seen_packed->seen.at(key);
+      EXPECT_EQ(rows.sizes(), (std::vector<int64_t>{1, 15, want.size(-1)}));
+      EXPECT_TRUE(rows[0].equal(real(got)));
+    }
+  }
+}
+
+TEST(CausalLmTest, UnpadIsANoOpWithoutPaddingOrWithANonDenseMlp) {
+  auto model = Tiny(TinyConfig());
+  const auto [ids, mask] = PaddedBatch();
+  ForwardOptions o;
+  o.mask_BT = mask;
+  o.unpad = true;
+  auto hooks = std::make_shared<PackedRecorder>(HookMask::All(3));
+  model->SetHooks(hooks);
+  Logits(*model, ids, o);
+  EXPECT_EQ(hooks->seen.at({0, Component::kQProj}).sizes(), (std::vector<int64_t>{1, 15, 64}));
+  // All tokens real: the padded layout, nothing to pack.
+  o.mask_BT = at::ones({3, 7}, at::kLong);
+  const at::Tensor full = Logits(*model, ids, o);
+  EXPECT_EQ(hooks->seen.at({0, Component::kQProj}).sizes(), (std::vector<int64_t>{3, 7, 64}));
+  o.unpad = false;
+  EXPECT_TRUE(Logits(*model, ids, o).equal(full));
+  // A replaced (not SwiGluMlp) MLP may pool over the batch: the padded forward runs.
+  model->layer(1).ReplaceMlp(std::make_shared<DoubledMlp>(model->layer(1).mlp_ptr()));
+  o.mask_BT = mask;
+  o.unpad = true;
+  Logits(*model, ids, o);
+  EXPECT_EQ(hooks->seen.at({0, Component::kQProj}).sizes(), (std::vector<int64_t>{3, 7, 64}));
+}
+
+TEST(CausalLmTest, UnpaddedForwardBackpropagates) {
+  auto model = Tiny(TinyConfig());
+  const auto [ids, mask] = PaddedBatch();
+  ForwardOptions o;
+  o.mask_BT = mask;
+  o.unpad = true;
+  auto out = model->Forward(ids, o);
+  ASSERT_TRUE(out.ok());
+  out->logits_BTV.index({mask.to(at::kBool)}).logsumexp(-1).sum().backward();
+  for (const auto& p : model->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
 }
 
 TEST(CausalLmTest, Bf16WeightsAndAutocastStayCloseToFp32) {

@@ -1,7 +1,8 @@
 // nmoe::profiler collection on a tiny random model: hooks change no value of the
 // forward; padded batched responses, LAPE counts and similarity sums equal a
 // per-sentence reference taken from the model's own hook points; splitting the batches
-// in two and merging the states equals the unsplit run.
+// in two and merging the states equals the unsplit run; the unpadded forward gives the
+// padded one's statistics.
 #include <gtest/gtest.h>
 
 #include <ATen/ops/allclose.h>
@@ -145,6 +146,46 @@ TEST(CollectorTest, BatchedStatesEqualPerSentenceReference) {
       }
     }
   }
+}
+
+// The unpadded forward (the default) and the padded one give the same statistics: the
+// collector takes the real rows directly.
+TEST(CollectorTest, UnpaddedRunEqualsPaddedRun) {
+  auto m = TinyModel();
+  const auto batches = MakeBatches(RandomSentences(9, 2), 64);
+  int64_t padded = 0, real = 0;
+  for (const SentenceBatch& b : batches) padded += b.ids_BT.numel(), real += b.real_tokens;
+  ASSERT_LT(real, padded);  // there is padding to drop
+  RunOptions with_padding = AllCriteria();
+  with_padding.unpad = false;
+  RunOptions o = AllCriteria();
+  o.collect.similarity_tokens = 40;  // the quota ends inside a batch
+  with_padding.collect.similarity_tokens = 40;
+  auto a = CollectProfile(*m, {"en", "el"}, batches, with_padding);
+  auto b = CollectProfile(*m, {"en", "el"}, batches, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->lape_counts.tokens, b->lape_counts.tokens);
+  size_t differing = 0, total = 0;
+  for (size_t l = 0; l < a->lape_counts.counts.size(); ++l) {
+    for (size_t i = 0; i < a->lape_counts.counts[l].size(); ++i) {
+      // An output within rounding of 0 may flip sign between GEMM shapes.
+      const int64_t d = static_cast<int64_t>(a->lape_counts.counts[l][i]) - static_cast<int64_t>(b->lape_counts.counts[l][i]);
+      differing += d != 0;
+      ASSERT_LE(std::abs(d), 1) << l << " " << i;
+      ++total;
+    }
+  }
+  EXPECT_LT(differing, total / 1000 + 1);
+  EXPECT_EQ(a->similarity_sums.tokens, b->similarity_sums.tokens);
+  for (size_t i = 0; i < a->similarity_sums.sums.size(); ++i) {
+    ASSERT_NEAR(a->similarity_sums.sums[i], b->similarity_sums.sums[i], 1e-5);
+  }
+  auto ra = a->responses->ReadChunk(0);
+  auto rb = b->responses->ReadChunk(0);
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ(ra->sentence_ids, rb->sentence_ids);
+  ASSERT_EQ(ra->values.size(), rb->values.size());
+  for (size_t i = 0; i < ra->values.size(); ++i) ASSERT_NEAR(ra->values[i], rb->values[i], 1e-5) << i;
 }
 
 TEST(CollectorTest, SimilarityKeepsTheFirstTokensPerLanguage) {
