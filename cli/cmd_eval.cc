@@ -30,7 +30,9 @@ Table LanguageTable(const nmoe::v1::Evaluation& e, bool precise) {
 // One row per (MoE layer, expert): assignments, share of the layer's (token, slot)
 // pairs, the share within each language's pairs; then the share of the layer's
 // old-language tokens that use expert 0 ("-" when the evaluation named none) and dead experts, on the
-// layer's expert-0 row.
+// layer's expert-0 row; when some layer has LayerMoE's sequence classifier, per language
+// the share of its tokens the classifier sent to expert 0 alone (CLASSIFIED_OLD_<lang>,
+// "-" in layers without one).
 Table RoutingTable(const nmoe::v1::Evaluation& e, bool precise) {
   auto share = [&](double v) { return precise ? fmt::format("{}", v) : fmt::format("{:.3f}", v); };
   std::vector<std::string> languages;
@@ -39,6 +41,11 @@ Table RoutingTable(const nmoe::v1::Evaluation& e, bool precise) {
   for (const std::string& lang : languages) table.headers.push_back("SHARE_" + lang);
   table.headers.push_back("OLD_TO_EXPERT0");
   table.headers.push_back("DEAD_EXPERTS");
+  bool classifiers = false;
+  for (const nmoe::v1::LayerRouting& layer : e.routing()) classifiers |= !layer.classifier_old_share().empty();
+  if (classifiers) {
+    for (const std::string& lang : languages) table.headers.push_back("CLASSIFIED_OLD_" + lang);
+  }
   for (const nmoe::v1::LayerRouting& layer : e.routing()) {
     for (const nmoe::v1::ExpertRouting& x : layer.experts()) {
       std::vector<std::string> row = {std::to_string(layer.layer()), std::to_string(x.expert()),
@@ -51,6 +58,12 @@ Table RoutingTable(const nmoe::v1::Evaluation& e, bool precise) {
       row.push_back(first && layer.has_old_language_expert0_share() ? share(layer.old_language_expert0_share())
                                                                      : "-");
       row.push_back(first ? std::to_string(layer.dead_experts()) : "");
+      if (classifiers) {
+        for (const std::string& lang : languages) {
+          auto it = layer.classifier_old_share().find(lang);
+          row.push_back(!first ? "" : it == layer.classifier_old_share().end() ? "-" : share(it->second));
+        }
+      }
       table.rows.push_back(std::move(row));
     }
   }

@@ -180,6 +180,7 @@ absl::Status CheckStage(const std::string& f, const v1::TrainStage& s, bool corp
   NMOE_RETURN_IF_ERROR(CheckReal(f + ".balance_loss_coef", s.balance_loss_coef(), 0, 100));
   NMOE_RETURN_IF_ERROR(CheckReal(f + ".lpr_loss_coef", s.lpr_loss_coef(), 0, 100));
   NMOE_RETURN_IF_ERROR(CheckReal(f + ".z_loss_coef", s.z_loss_coef(), 0, 100));
+  NMOE_RETURN_IF_ERROR(CheckReal(f + ".classifier_loss_coef", s.classifier_loss_coef(), 0, 100));
   return CheckLanguages(f + ".old_languages", s.old_languages(), false, nullptr);
 }
 
@@ -197,6 +198,16 @@ absl::Status CheckTrain(const std::string& f, const v1::TrainSpec& t) {
   NMOE_RETURN_IF_ERROR(CheckRange(f + ".top_k", t.top_k(), 0, 64));
   NMOE_RETURN_IF_ERROR(CheckStages(f + ".stages", t.stages(), true, true));
   NMOE_RETURN_IF_ERROR(CheckPath(f + ".output_path", t.output_path(), true));
+  if (t.classifier_layers_size() > 0 && t.plan_id().empty()) {
+    return Bad(f + ".classifier_layers", "sequence classifiers need MoE layers: give a plan_id");
+  }
+  for (int i = 0; i < t.classifier_layers_size(); ++i) {
+    // Whether the layer has n_l >= 2 is known only with the plan (checked when the model is built).
+    NMOE_RETURN_IF_ERROR(CheckRange(StrCat(f, ".classifier_layers[", i, "]"), t.classifier_layers(i), 0, 4095));
+    if (i > 0 && t.classifier_layers(i) <= t.classifier_layers(i - 1)) {
+      return Bad(StrCat(f, ".classifier_layers[", i, "]"), "layers must be ascending without repeats");
+    }
+  }
   return absl::OkStatus();
 }
 

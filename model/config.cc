@@ -1,6 +1,8 @@
 // Validation and derived sizes of ModelConfig (parsing lives in config_json.cc).
 #include "model/config.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace nmoe::model {
@@ -106,7 +108,26 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
     }
     if (auto s = Positive("num_experts_per_tok", c.num_experts_per_tok); !s.ok()) return s;
   }
+  for (size_t i = 0; i < c.classifier_layers.size(); ++i) {
+    const int64_t l = c.classifier_layers[i];
+    if (l < 0 || l >= c.num_hidden_layers) {
+      return absl::InvalidArgumentError(absl::StrCat("config: nmoe_classifier_layers[", i, "] = ", l,
+                                                     " is not a layer (0..", c.num_hidden_layers - 1, ")"));
+    }
+    if (c.ExpertsInLayer(l) < 2) {
+      return absl::InvalidArgumentError(absl::StrCat("config: nmoe_classifier_layers[", i, "]: layer ", l,
+                                                     " has no MoE (n_l = ", c.ExpertsInLayer(l),
+                                                     "); a sequence classifier needs n_l >= 2"));
+    }
+    if (i > 0 && l <= c.classifier_layers[i - 1]) {
+      return absl::InvalidArgumentError("config: nmoe_classifier_layers must be ascending without repeats");
+    }
+  }
   return absl::OkStatus();
+}
+
+bool ModelConfig::HasClassifier(int64_t layer) const {
+  return std::find(classifier_layers.begin(), classifier_layers.end(), layer) != classifier_layers.end();
 }
 
 bool ModelConfig::is_moe() const {
@@ -129,6 +150,7 @@ int64_t ModelConfig::NumParameters() const {
   for (int64_t n : experts_per_layer) {
     if (n >= 2) experts += (n - 1) * mlp + d * n;
   }
+  experts += static_cast<int64_t>(classifier_layers.size()) * 2 * d;  // [2, D] each
   return embed + num_hidden_layers * layer + experts + d + (tie_word_embeddings ? 0 : embed);
 }
 

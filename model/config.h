@@ -56,6 +56,9 @@ struct ModelConfig {
   // for MoE models). Layers with n_l >= 2 hold model/moe_mlp.h's MoeMlp.
   std::vector<int64_t> experts_per_layer;
   int64_t num_experts_per_tok = 2;
+  // LayerMoE's per-sequence router classifier (METHOD.md step 3; model/moe_mlp.h), key
+  // "nmoe_classifier_layers": the layers that have one, ascending, each with n_l >= 2.
+  std::vector<int64_t> classifier_layers;
   // Keys of config.json this struct does not model, as a JSON object text. They are
   // written back unchanged (e.g. use_cache, transformers_version).
   std::string extra_json = "{}";
@@ -73,6 +76,7 @@ struct ModelConfig {
                : 1;
   }
   bool is_moe() const;  // some layer has n_l >= 2
+  bool HasClassifier(int64_t layer) const;
   // Parameters of the model as built (tied embeddings counted once).
   int64_t NumParameters() const;
 };

@@ -209,6 +209,10 @@ absl::StatusOr<ModelConfig> ParseObject(const Json& root) {
     }
     NMOE_ASSIGN_OR_RETURN(c.num_experts_per_tok, r.Int("num_experts_per_tok", int64_t{2}));
   }
+  NMOE_ASSIGN_OR_RETURN(c.classifier_layers, r.IntList("nmoe_classifier_layers"));
+  if (!c.classifier_layers.empty() && !root.at("nmoe_classifier_layers").is_array()) {
+    return absl::InvalidArgumentError("config: field 'nmoe_classifier_layers' must be a list of integers");
+  }
   c.extra_json = r.Unconsumed().dump();
   NMOE_RETURN_IF_ERROR(ValidateModelConfig(c));
   return c;
@@ -290,6 +294,7 @@ absl::StatusOr<std::string> ModelConfigToJson(const ModelConfig& c) {
     j["nmoe_experts_per_layer"] = c.experts_per_layer;
     j["num_experts_per_tok"] = c.num_experts_per_tok;
   }
+  if (!c.classifier_layers.empty()) j["nmoe_classifier_layers"] = c.classifier_layers;
   Json extra;
   try {
     extra = Json::parse(c.extra_json.empty() ? "{}" : c.extra_json);

@@ -12,7 +12,8 @@ DecoderLayer::DecoderLayer(const ModelConfig& c, int64_t layer_index, const at::
       register_module("post_attention_layernorm", std::make_shared<RmsNorm>(c.hidden_size, c.rms_norm_eps, options));
   const int64_t experts = c.ExpertsInLayer(layer_index);
   if (experts >= 2) {
-    mlp_ = register_module<FeedForward>("mlp", std::make_shared<MoeMlp>(c, experts, c.num_experts_per_tok, options));
+    mlp_ = register_module<FeedForward>("mlp", std::make_shared<MoeMlp>(c, experts, c.num_experts_per_tok, options,
+                                                                       c.HasClassifier(layer_index)));
   } else {
     mlp_ = register_module<FeedForward>("mlp", std::make_shared<SwiGluMlp>(c, options));
   }

@@ -26,9 +26,31 @@ class ExpertCapture final : public ActivationHooks {
   at::Tensor captured[3];  // gate, up, down of the last expert run
 };
 
+// Xavier-normal init of a [fan_out, fan_in] weight from its own generator.
+void XavierNormal(const at::Tensor& w, uint64_t seed) {
+  const double std = std::sqrt(2.0 / static_cast<double>(w.size(0) + w.size(1)));
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  at::Tensor draw = at::empty(w.sizes(), at::kFloat);
+  draw.normal_(0.0, std, gen);
+  at::Tensor target = w;
+  target.copy_(draw);
+}
+
+// The mean of each sequence's valid rows of x up to and including each position, fp32,
+// flattened to (B*T, D); padding rows see the mean of the valid tokens before them.
+at::Tensor CausalMean(const at::Tensor& x_BTD, const at::Tensor& mask_BT) {
+  const at::Tensor x = x_BTD.detach().to(at::kFloat);
+  const at::Tensor m_BT1 = mask_BT.defined() ? mask_BT.to(at::kFloat).unsqueeze(-1)
+                                             : at::ones({x.size(0), x.size(1), 1}, x.options());
+  const at::Tensor sum_BTD = (x * m_BT1).cumsum(/*dim=*/1);
+  const at::Tensor count_BT1 = m_BT1.cumsum(/*dim=*/1).clamp_min(1.0);
+  return (sum_BTD / count_BT1).reshape({-1, x.size(-1)});
+}
+
 }  // namespace
 
-MoeMlp::MoeMlp(const ModelConfig& c, int64_t num_experts, int64_t top_k, const at::TensorOptions& options)
+MoeMlp::MoeMlp(const ModelConfig& c, int64_t num_experts, int64_t top_k, const at::TensorOptions& options,
+               bool sequence_classifier)
     : FeedForward("MoeMlp"), top_k_(top_k) {
   TORCH_CHECK(num_experts >= 1, "MoeMlp: num_experts must be >= 1, got ", num_experts);
   TORCH_CHECK(top_k >= 1, "MoeMlp: top_k must be >= 1, got ", top_k);
@@ -36,6 +58,9 @@ MoeMlp::MoeMlp(const ModelConfig& c, int64_t num_experts, int64_t top_k, const a
   expert_list_ = register_module("experts", std::make_shared<torch::nn::Module>("Experts"));
   for (int64_t e = 0; e < num_experts; ++e) {
     experts_.push_back(expert_list_->register_module(std::to_string(e), std::make_shared<SwiGluMlp>(c, options)));
+  }
+  if (sequence_classifier) {
+    classifier_ = register_module("classifier", std::make_shared<Linear>(c.hidden_size, 2, /*bias=*/false, options));
   }
 }
 
@@ -46,14 +71,8 @@ void MoeMlp::UpcycleFrom(const SwiGluMlp& dense, uint64_t seed) {
     auto target = expert->named_parameters(/*recurse=*/true);
     for (auto& item : target) item.value().copy_(source[item.key()]);
   }
-  const int64_t fan_in = router_->weight_OI().size(1);
-  const int64_t fan_out = router_->weight_OI().size(0);
-  const double std = std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  at::Tensor draw = at::empty(router_->weight_OI().sizes(), at::kFloat);
-  draw.normal_(0.0, std, gen);
-  at::Tensor w = router_->weight_OI();
-  w.copy_(draw);
+  XavierNormal(router_->weight_OI(), seed);
+  if (classifier_) XavierNormal(classifier_->weight_OI(), seed ^ 0x9e3779b97f4a7c15ull);
 }
 
 at::Tensor MoeMlp::Forward(const at::Tensor& x_BTD, const LayerContext& ctx) {
@@ -66,11 +85,31 @@ at::Tensor MoeMlp::Forward(const at::Tensor& x_BTD, const LayerContext& ctx) {
   const at::Tensor logits_NE = at::matmul(x_ND.to(at::kFloat), router_->weight_OI().to(at::kFloat).t());
   const at::Tensor probs_NE = at::softmax(logits_NE, /*dim=*/-1);
   auto [top_NK, experts_NK] = probs_NE.topk(K, /*dim=*/-1);
-  const at::Tensor weights_NK = top_NK / top_NK.sum(-1, /*keepdim=*/true);
+  at::Tensor weights_NK = top_NK / top_NK.sum(-1, /*keepdim=*/true);
 
-  // Group the N*K slots by expert: a stable sort keeps token order within an expert.
-  const at::Tensor expert_S = experts_NK.reshape({-1});
-  auto [sorted_S, slot_order_S] = expert_S.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+  // The sequence classifier: tokens called old go to expert 0 alone (slot 0, weight 1);
+  // their other slots are dropped from the dispatch.
+  at::Tensor classifier_logits_N2, expert0_only_N, kept_slots_S;
+  if (classifier_) {
+    classifier_logits_N2 =
+        at::matmul(CausalMean(x_BTD, ctx.mask_BT), classifier_->weight_OI().to(at::kFloat).t());
+    expert0_only_N = forced_old_N_.defined()
+                         ? forced_old_N_.reshape({-1}).to(at::kBool)
+                         : classifier_logits_N2.select(1, 0).gt(classifier_logits_N2.select(1, 1));
+    TORCH_CHECK(expert0_only_N.numel() == x_ND.size(0), "MoeMlp: forced old labels have ", expert0_only_N.numel(),
+                " entries for ", x_ND.size(0), " tokens");
+    const at::Tensor old_N1 = expert0_only_N.unsqueeze(1);
+    const at::Tensor first_1K = at::arange(K, experts_NK.options()).eq(0).unsqueeze(0);
+    experts_NK = at::where(old_N1, at::zeros_like(experts_NK), experts_NK);
+    weights_NK = at::where(old_N1, first_1K.to(weights_NK.scalar_type()).expand_as(weights_NK), weights_NK);
+    kept_slots_S = old_N1.logical_not().logical_or(first_1K).reshape({-1}).nonzero().squeeze(1);
+  }
+
+  // Group the slots by expert: a stable sort keeps token order within an expert.
+  at::Tensor expert_S = experts_NK.reshape({-1});
+  if (kept_slots_S.defined()) expert_S = expert_S.index_select(0, kept_slots_S);
+  auto [sorted_S, order_S] = expert_S.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+  const at::Tensor slot_order_S = kept_slots_S.defined() ? kept_slots_S.index_select(0, order_S) : order_S;
   const at::Tensor token_of_slot_S = slot_order_S.div(K, "floor");
   const at::Tensor slot_weight_S = weights_NK.reshape({-1}).index_select(0, slot_order_S);
   const at::Tensor counts_E = at::bincount(expert_S, /*weights=*/{}, /*minlength=*/E).to(at::kLong).cpu();
@@ -124,6 +163,8 @@ at::Tensor MoeMlp::Forward(const at::Tensor& x_BTD, const LayerContext& ctx) {
     routing_.experts_NK = experts_NK;
     routing_.mask_N = ctx.mask_BT.defined() ? ctx.mask_BT.reshape({-1}).to(at::kBool) : at::Tensor();
     routing_.num_experts = E;
+    routing_.classifier_logits_N2 = classifier_logits_N2;
+    routing_.expert0_only_N = expert0_only_N;
   }
   return out_ND.view(x_BTD.sizes());
 }

@@ -22,11 +22,16 @@ void LogRouting(const TaskContext& ctx, const std::vector<v1::LayerRouting>& rou
   for (const v1::LayerRouting& l : routing) {
     std::string shares;
     for (const v1::ExpertRouting& e : l.experts()) absl::StrAppend(&shares, absl::StrFormat(" %.3f", e.token_share()));
-    ctx.Info(absl::StrFormat("  layer %2d top-%d experts%s%s%s", l.layer(), l.top_k(), shares,
+    std::string classified;
+    for (const auto& [language, share] : l.classifier_old_share()) {
+      absl::StrAppend(&classified, absl::StrFormat(" %s %.3f", language, share));
+    }
+    ctx.Info(absl::StrFormat("  layer %2d top-%d experts%s%s%s%s", l.layer(), l.top_k(), shares,
                              l.has_old_language_expert0_share()
                                  ? absl::StrFormat("  old %.3f", l.old_language_expert0_share())
                                  : "",
-                             l.dead_experts() > 0 ? absl::StrCat("  dead ", l.dead_experts()) : ""));
+                             l.dead_experts() > 0 ? absl::StrCat("  dead ", l.dead_experts()) : "",
+                             classified.empty() ? "" : absl::StrCat("  classified old:", classified)));
   }
 }
 

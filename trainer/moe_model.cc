@@ -11,7 +11,8 @@ namespace nmoe::trainer {
 
 absl::StatusOr<std::shared_ptr<model::CausalLm>> BuildMoeModel(const model::CausalLm& base,
                                                                const std::vector<int64_t>& experts_per_layer,
-                                                               int64_t top_k, uint64_t seed) {
+                                                               int64_t top_k, uint64_t seed,
+                                                               const std::vector<int64_t>& classifier_layers) {
   model::ModelConfig config = base.config();
   if (static_cast<int64_t>(experts_per_layer.size()) != config.num_hidden_layers) {
     return absl::InvalidArgumentError(absl::StrCat("the plan has ", experts_per_layer.size(),
@@ -22,6 +23,7 @@ absl::StatusOr<std::shared_ptr<model::CausalLm>> BuildMoeModel(const model::Caus
   }
   config.experts_per_layer = experts_per_layer;
   config.num_experts_per_tok = top_k;
+  config.classifier_layers = classifier_layers;
   if (absl::Status s = model::ValidateModelConfig(config); !s.ok()) return s;
   try {
     const at::TensorOptions options = base.embed_tokens().weight_VD().options();
@@ -53,6 +55,11 @@ absl::StatusOr<std::vector<at::Tensor>> SelectTrainable(model::CausalLm& model, 
     at::Tensor router = layer->router().weight_OI();
     router.set_requires_grad(true);
     out.push_back(router);
+    if (model::Linear* classifier = layer->classifier()) {
+      at::Tensor w = classifier->weight_OI();
+      w.set_requires_grad(true);
+      out.push_back(w);
+    }
     if (trainable == v1::TRAINABLE_ROUTERS) continue;
     for (int64_t e = 1; e < layer->num_experts(); ++e) {
       for (auto& p : layer->expert(e).parameters()) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace nmoe::trainer {
 
@@ -43,6 +44,24 @@ absl::StatusOr<std::vector<uint64_t>> CountAssignments(const at::Tensor& experts
   return counts;
 }
 
+absl::Status AddRouting(const model::RouterOutputs& r, const std::string& group, LayerRoutingCounts& counts) {
+  auto n = CountAssignments(r.experts_NK, r.mask_N, counts.num_experts);
+  if (!n.ok()) return n.status();
+  std::vector<uint64_t>& total = counts.by_group[group];
+  total.resize(n->size(), 0);
+  for (size_t e = 0; e < n->size(); ++e) total[e] += (*n)[e];
+  if (r.expert0_only_N.defined()) {
+    try {
+      at::Tensor old = r.expert0_only_N.reshape({-1}).to(at::kBool);
+      if (r.mask_N.defined()) old = old.logical_and(r.mask_N.reshape({-1}).to(at::kBool));
+      counts.classifier_old[group] += static_cast<uint64_t>(old.sum().item<int64_t>());
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat("counting classifier choices: ", e.what_without_backtrace()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 RoutingCounter::RoutingCounter(model::CausalLm& model) {
   for (int64_t i = 0; i < model.num_layers(); ++i) {
     auto* moe = dynamic_cast<model::MoeMlp*>(&model.layer(i).mlp());
@@ -54,6 +73,7 @@ RoutingCounter::RoutingCounter(model::CausalLm& model) {
     c.layer = i;
     c.num_experts = moe->num_experts();
     c.top_k = std::min(moe->top_k(), moe->num_experts());
+    c.has_classifier = moe->classifier() != nullptr;
     counts_.push_back(std::move(c));
   }
 }
@@ -71,11 +91,7 @@ absl::Status RoutingCounter::Accumulate(const std::string& group) {
     if (!r.experts_NK.defined()) {
       return absl::InternalError(absl::StrCat("layer ", counts_[i].layer, " recorded no routing"));
     }
-    auto n = CountAssignments(r.experts_NK, r.mask_N, counts_[i].num_experts);
-    if (!n.ok()) return n.status();
-    std::vector<uint64_t>& total = counts_[i].by_group[group];
-    total.resize(n->size(), 0);
-    for (size_t e = 0; e < n->size(); ++e) total[e] += (*n)[e];
+    NMOE_RETURN_IF_ERROR(AddRouting(r, group, counts_[i]));
     layers_[i]->ClearRouting();
   }
   return absl::OkStatus();
@@ -102,12 +118,21 @@ std::vector<v1::LayerRouting> RoutingProtos(const std::vector<LayerRoutingCounts
     layer.set_num_experts(static_cast<uint32_t>(c.num_experts));
     layer.set_top_k(static_cast<uint32_t>(c.top_k));
     std::vector<uint64_t> all(static_cast<size_t>(c.num_experts), 0);
+    const uint64_t k = static_cast<uint64_t>(std::max<int64_t>(c.top_k, 1));
     uint64_t old_total = 0, old_expert0 = 0;
     for (const auto& [group, n] : c.by_group) {
       for (size_t e = 0; e < n.size() && e < all.size(); ++e) all[e] += n[e];
       if (old.count(group) > 0 && !n.empty()) {
         old_total += Sum(n);
-        old_expert0 += n[0];
+        // A token sent to expert 0 alone holds k pairs there but is one token using it.
+        const auto sent = c.classifier_old.find(group);
+        const uint64_t alone = sent == c.classifier_old.end() ? 0 : sent->second;
+        old_expert0 += n[0] - std::min(n[0], alone * (k - 1));
+      }
+      if (c.has_classifier) {
+        const auto sent = c.classifier_old.find(group);
+        const uint64_t alone = sent == c.classifier_old.end() ? 0 : sent->second;
+        (*layer.mutable_classifier_old_share())[group] = Share(alone * k, Sum(n));
       }
     }
     const uint64_t total = Sum(all);
@@ -123,10 +148,10 @@ std::vector<v1::LayerRouting> RoutingProtos(const std::vector<LayerRoutingCounts
       }
       if (all[static_cast<size_t>(e)] == 0) ++dead;
     }
-    // Every valid token fills top_k slots with distinct experts, so the old tokens number
-    // old_total / top_k and old_expert0 of them have expert 0 among their choices.
+    // Every valid token fills top_k slots, so the old tokens number old_total / top_k and
+    // old_expert0 of them have expert 0 among their choices.
     if (!old.empty() && old_total > 0) {
-      const double old_tokens = static_cast<double>(old_total) / static_cast<double>(std::max<int64_t>(c.top_k, 1));
+      const double old_tokens = static_cast<double>(old_total) / static_cast<double>(k);
       layer.set_old_language_expert0_share(std::min(1.0, static_cast<double>(old_expert0) / old_tokens));
     }
     layer.set_dead_experts(dead);

@@ -30,13 +30,21 @@ namespace nmoe::trainer {
 absl::StatusOr<std::vector<uint64_t>> CountAssignments(const at::Tensor& experts_NK, const at::Tensor& mask_N,
                                                        int64_t num_experts);
 
-// Assignment counts of one MoE layer, per group (the evaluated language).
+// Assignment counts of one MoE layer, per group (the evaluated language). A token that
+// a sequence classifier sent to expert 0 alone counts top_k pairs at expert 0.
 struct LayerRoutingCounts {
   int64_t layer = 0;  // decoder layer index
   int64_t num_experts = 0;
   int64_t top_k = 0;  // effective: min(router top-k, num_experts)
+  bool has_classifier = false;
   std::map<std::string, std::vector<uint64_t>> by_group;
+  // Classifier layers: per group, the valid tokens the classifier sent to expert 0 alone.
+  std::map<std::string, uint64_t> classifier_old;
 };
+
+// Adds one forward's routing of a layer (`routing`, as MoeMlp records it) to `counts`
+// under `group`.
+absl::Status AddRouting(const model::RouterOutputs& routing, const std::string& group, LayerRoutingCounts& counts);
 
 // Accumulates the routing of every MoE layer of a model over forward passes.
 class RoutingCounter {
@@ -66,8 +74,8 @@ class RoutingCounter {
 // `old_languages` whose top-k choices include expert 0 (the frozen original MLP): its
 // pairs there x top_k / their pairs, so 1 when n_l <= k (every token uses every expert);
 // set only when that list is non-empty and those groups have pairs;
-// dead_experts = experts with no assignment in any group. Shares are 0 when the
-// denominator is 0.
+// dead_experts = experts with no assignment in any group; classifier layers also get
+// classifier_old_share per group. Shares are 0 when the denominator is 0.
 std::vector<v1::LayerRouting> RoutingProtos(const std::vector<LayerRoutingCounts>& counts,
                                             const std::vector<std::string>& old_languages);
 

@@ -47,7 +47,7 @@ TrainMetrics::TrainMetrics(prometheus::Registry* registry, std::string job_id, s
     : registry_(registry), labels_{{"job_id", std::move(job_id)}, {"stage", std::move(stage)}} {
   if (registry_ == nullptr) return;
   prometheus::Registry& r = *registry_;
-  loss_ = GaugeFamily(r, "nmoe_train_loss", "Last step's loss by component (total, lm, balance, lpr, z)");
+  loss_ = GaugeFamily(r, "nmoe_train_loss", "Last step's loss by component (total, lm, balance, lpr, z, classifier)");
   lr_ = GaugeFamily(r, "nmoe_train_learning_rate", "Learning rate of the last step");
   grad_norm_ = GaugeFamily(r, "nmoe_train_grad_norm", "Global gradient L2 norm of the last step, before clipping");
   tokens_per_second_ = GaugeFamily(r, "nmoe_train_tokens_per_second", "Input tokens per second of the last step");

@@ -30,8 +30,9 @@ namespace nmoe::trainer {
 namespace fs = std::filesystem;
 namespace {
 
-// The auxiliary-loss coefficients of a stage, with the proto's defaults.
-MoeLossOptions StageLossOptions(const v1::TrainStage& stage) {
+// The auxiliary-loss coefficients of a stage, with the proto's defaults; `classifiers`:
+// the model has LayerMoE sequence classifiers.
+MoeLossOptions StageLossOptions(const v1::TrainStage& stage, bool classifiers) {
   const bool routers_only = stage.trainable() == v1::TRAINABLE_ROUTERS;
   const bool trains_experts = stage.trainable() == v1::TRAINABLE_UNSPECIFIED ||
                               stage.trainable() == v1::TRAINABLE_EXPERTS_AND_ROUTERS;
@@ -40,6 +41,9 @@ MoeLossOptions StageLossOptions(const v1::TrainStage& stage) {
   o.lpr_coef = stage.has_lpr_loss_coef() ? stage.lpr_loss_coef()
                                           : (routers_only && !stage.old_languages().empty() ? 0.1 : 0.0);
   o.z_coef = stage.z_loss_coef();
+  o.classifier_coef = stage.has_classifier_loss_coef()
+                          ? stage.classifier_loss_coef()
+                          : (classifiers && !stage.old_languages().empty() ? 1.0 : 0.0);
   return o;
 }
 
@@ -141,20 +145,27 @@ absl::Status TrainTask::Run(TaskContext& ctx) {
   // The plan.
   std::shared_ptr<model::CausalLm> lm = base.model;
   std::string plan_text = "dense (no plan)";
+  if (spec.plan_id().empty() && spec.classifier_layers_size() > 0) {
+    return absl::InvalidArgumentError("spec.train.classifier_layers: sequence classifiers need MoE layers (a plan_id)");
+  }
   if (!spec.plan_id().empty()) {
     if (ctx.results == nullptr) return absl::InternalError("train: this runner provides no stored results");
     NMOE_ASSIGN_OR_RETURN(std::optional<v1::Plan> plan, ctx.results->GetPlan(spec.plan_id()));
     if (!plan) return absl::NotFoundError(absl::StrCat("spec.train.plan_id: no stored plan '", spec.plan_id(), "'"));
     std::vector<int64_t> experts(plan->experts_per_layer().begin(), plan->experts_per_layer().end());
     const int64_t top_k = spec.top_k() > 0 ? spec.top_k() : 2;
-    auto built = BuildMoeModel(*base.model, experts, top_k, spec.seed());
+    const std::vector<int64_t> classifiers(spec.classifier_layers().begin(), spec.classifier_layers().end());
+    auto built = BuildMoeModel(*base.model, experts, top_k, spec.seed(), classifiers);
     if (!built.ok()) {
       return absl::Status(built.status().code(),
                           absl::StrCat("plan ", spec.plan_id(), ": ", built.status().message()));
     }
     lm = *built;
-    plan_text = absl::StrFormat("plan %s: experts per layer [%s], top-%d, %.2fM parameters (base %.2fM)",
+    plan_text = absl::StrFormat("plan %s: experts per layer [%s], top-%d%s, %.2fM parameters (base %.2fM)",
                                 spec.plan_id(), absl::StrJoin(experts, " "), top_k,
+                                classifiers.empty() ? std::string()
+                                                    : absl::StrCat(", sequence classifiers in layers ",
+                                                                   absl::StrJoin(classifiers, " ")),
                                 static_cast<double>(lm->config().NumParameters()) / 1e6,
                                 static_cast<double>(base.model->config().NumParameters()) / 1e6);
   }
@@ -240,7 +251,7 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   int64_t trained = 0;
   for (const at::Tensor& p : *trainable) trained += p.numel();
 
-  MoeLossOptions loss_options = StageLossOptions(stage);
+  MoeLossOptions loss_options = StageLossOptions(stage, !lm.config().classifier_layers.empty());
   std::set<std::string> old(stage.old_languages().begin(), stage.old_languages().end());
   for (const std::string& lang : shards.shard_languages) loss_options.old_shard.push_back(old.count(lang) > 0);
   MoeLoss loss(lm, loss_options);
@@ -279,6 +290,11 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
       line["z_loss"] = aux.z;
       exported.SetLoss("z", aux.z);
     }
+    if (loss.has_classifier()) {
+      line["classifier_loss"] = aux.classifier;
+      line["classifier_accuracy"] = aux.classifier_accuracy;
+      exported.SetLoss("classifier", aux.classifier);
+    }
     metrics.Append(line);
     exported.RecordRouting(loss.TakeRouting(), [&ctx](const std::string& text, bool dead) {
       if (dead) {
@@ -293,10 +309,11 @@ absl::Status TrainTask::RunStage(TaskContext& ctx, int index, model::CausalLm& l
   metrics.Open(stage_dir / "metrics.jsonl", start_step);
   ctx.Info(absl::StrFormat(
       "train: stage %s: %d steps of %d x %d tokens, peak lr %g, %d trained parameters, balance %g, LPR %g "
-      "(old: %s), z %g; %s",
+      "(old: %s), z %g%s; %s",
       name, loop.total_steps, loop.batch_sequences, seq_len, loop.schedule.peak_lr,
       trained, loss_options.balance_coef, loss_options.lpr_coef,
       old.empty() ? "none" : absl::StrJoin(old, ","), loss_options.z_coef,
+      loss.has_classifier() ? absl::StrCat(", classifier ", loss_options.classifier_coef) : std::string(),
       start_step > 0 ? absl::StrCat("resuming at step ", start_step) : std::string("from the start")));
   NMOE_RETURN_IF_ERROR(trainer.Run(ctx));
   metrics.Close();

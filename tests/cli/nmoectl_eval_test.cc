@@ -93,6 +93,19 @@ TEST_F(NmoectlTest, EvalShowsPerplexityAndRouting) {
   EXPECT_THAT(r.out, HasSubstr("dense"));
   EXPECT_THAT(r.out, Not(HasSubstr("Routing")));
 
+  // A layer with LayerMoE's sequence classifier: per-language CLASSIFIED_OLD columns.
+  v1::Evaluation classified = MoeEvaluation();
+  classified.set_job_id("job-eval-3");
+  (*classified.mutable_routing(0)->mutable_classifier_old_share())["en"] = 0.875;
+  (*classified.mutable_routing(0)->mutable_classifier_old_share())["el"] = 0.0625;
+  ASSERT_TRUE(server_->results().PutEvaluation(classified).ok());
+  r = Run({"eval", "job-eval-3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("DEAD_EXPERTS   CLASSIFIED_OLD_en   CLASSIFIED_OLD_el"));
+  EXPECT_THAT(r.out, HasSubstr("0.750            1              0.875               0.062"));
+  r = Run({"eval", "job-eval-1"});
+  EXPECT_THAT(r.out, Not(HasSubstr("CLASSIFIED_OLD")));
+
   r = Run({"eval", "job-missing"});
   EXPECT_NE(r.code, 0);
   EXPECT_THAT(r.err, HasSubstr("job-missing"));

@@ -415,6 +415,21 @@ std::vector<InvalidCase> InvalidCases() {
            [](auto& s) { s.mutable_train()->mutable_base_model()->set_path(std::string(4097, 'm')); },
            "spec.train.base_model.path"),
       Edit("TrainTopKTooLarge", Train, [](auto& s) { s.mutable_train()->set_top_k(65); }, "spec.train.top_k"),
+      Edit("TrainClassifierWithoutPlan", Train,
+           [](auto& s) {
+             s.mutable_train()->clear_plan_id();
+             s.mutable_train()->add_classifier_layers(1);
+           },
+           "spec.train.classifier_layers"),
+      Edit("TrainClassifierLayersRepeated", Train,
+           [](auto& s) {
+             s.mutable_train()->add_classifier_layers(3);
+             s.mutable_train()->add_classifier_layers(3);
+           },
+           "spec.train.classifier_layers[1]"),
+      Edit("TrainNegativeClassifierCoef", Train,
+           [](auto& s) { s.mutable_train()->mutable_stages(1)->set_classifier_loss_coef(-1); },
+           "spec.train.stages[1].classifier_loss_coef"),
       Edit("TrainWithoutStages", Train, [](auto& s) { s.mutable_train()->clear_stages(); }, "spec.train.stages"),
       Edit("TrainZeroSteps", Train, [](auto& s) { s.mutable_train()->mutable_stages(0)->set_steps(0); },
            "spec.train.stages[0].steps"),

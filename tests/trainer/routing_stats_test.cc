@@ -28,6 +28,41 @@ TEST(CountAssignmentsTest, CountsEverySlotOfValidTokens) {
   EXPECT_TRUE(absl::IsInvalidArgument(CountAssignments(experts_NK, at::ones({3}, at::kBool), 3).status()));
 }
 
+// A sequence classifier's "old" token fills its k slots at expert 0 (AddRouting counts
+// them from the recorded rows) but is one token using expert 0. Hand-worked, k = 2:
+//   en (old): tokens a, b sent to expert 0 alone, c routed to {0, 1}, d to {1, 2}:
+//             pairs {5, 2, 1}, 2 classifier tokens; 3 of 4 tokens use expert 0;
+//   el (new): e sent alone, f routed to {1, 2}: pairs {2, 1, 1}, 1 classifier token.
+TEST(RoutingProtosTest, ClassifierTokensCountOnceAtExpertZero) {
+  model::RouterOutputs en;
+  en.experts_NK = at::tensor({0, 0, 0, 0, 0, 1, 1, 2}, at::kLong).reshape({4, 2});
+  en.expert0_only_N = at::tensor({1, 1, 0, 0}, at::kLong).to(at::kBool);
+  en.num_experts = 3;
+  model::RouterOutputs el;
+  el.experts_NK = at::tensor({0, 0, 1, 2, 0, 0}, at::kLong).reshape({3, 2});
+  el.expert0_only_N = at::tensor({1, 0, 1}, at::kLong).to(at::kBool);
+  el.mask_N = at::tensor({1, 1, 0}, at::kLong).to(at::kBool);  // the third is padding
+  el.num_experts = 3;
+  LayerRoutingCounts c;
+  c.num_experts = 3;
+  c.top_k = 2;
+  c.has_classifier = true;
+  ASSERT_TRUE(AddRouting(en, "en", c).ok());
+  ASSERT_TRUE(AddRouting(el, "el", c).ok());
+  EXPECT_THAT(c.by_group.at("en"), ElementsAre(5u, 2u, 1u));
+  EXPECT_THAT(c.by_group.at("el"), ElementsAre(2u, 1u, 1u));
+  EXPECT_EQ(c.classifier_old.at("en"), 2u);
+  EXPECT_EQ(c.classifier_old.at("el"), 1u);
+  const v1::LayerRouting l = RoutingProtos({c}, {"en"})[0];
+  EXPECT_DOUBLE_EQ(l.old_language_expert0_share(), 0.75);
+  EXPECT_DOUBLE_EQ(l.classifier_old_share().at("en"), 0.5);
+  EXPECT_DOUBLE_EQ(l.classifier_old_share().at("el"), 0.5);
+  EXPECT_DOUBLE_EQ(l.experts(0).token_share(), 7.0 / 12);
+  // Layers without a classifier report no classifier shares.
+  c.has_classifier = false;
+  EXPECT_TRUE(RoutingProtos({c}, {"en"})[0].classifier_old_share().empty());
+}
+
 TEST(RoutingProtosTest, SharesOldLanguageShareAndDeadExperts) {
   LayerRoutingCounts c;
   c.layer = 5;

@@ -241,6 +241,45 @@ TEST_F(TrainTaskTest, StagesTrainOnlyWhatTheyMay) {
   }
 }
 
+// LayerMoE's sequence classifiers (TrainSpec.classifier_layers): built in the named MoE
+// layers, untouched in stage 1 (no old language named: every token is new and the loss
+// is off), trained with the routers in stage 2, recorded in the saved config; a layer
+// without MoE gets a precise error.
+TEST_F(TrainTaskTest, SequenceClassifiersTrainWithTheRouters) {
+  v1::JobSpec spec = Spec("cls");
+  spec.mutable_train()->add_classifier_layers(1);
+  spec.mutable_train()->add_classifier_layers(3);
+  Harness h(spec, work_.path(), results_.get());
+  const absl::Status s = NewTrainTask()->Run(h.ctx);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(h.Logged("sequence classifiers in layers 1 3"));
+  EXPECT_TRUE(h.Logged("classifier 1;"));  // stage 2's default coefficient
+  const fs::path out = work_.path() / "cls";
+  auto stage1 = model::LoadPretrained((out / "stages/1-experts/model").string());
+  auto final = model::LoadPretrained(out.string());
+  ASSERT_TRUE(stage1.ok() && final.ok()) << stage1.status() << final.status();
+  EXPECT_EQ(final->model->config().classifier_layers, (std::vector<int64_t>{1, 3}));
+  auto one = stage1->model->named_parameters();
+  auto two = final->model->named_parameters();
+  for (const char* layer : {"1", "3"}) {
+    const std::string name = std::string("model.layers.") + layer + ".mlp.classifier.weight";
+    ASSERT_TRUE(two.contains(name)) << name;
+    EXPECT_FALSE(at::equal(one[name], two[name])) << name << " must move in stage 2";
+  }
+  const auto loss = Losses(out / "stages/2-routers/metrics.jsonl", "classifier_loss");
+  ASSERT_EQ(loss.size(), 3u);
+  for (double v : loss) EXPECT_GT(v, 0.0);
+  const auto accuracy = Losses(out / "stages/2-routers/metrics.jsonl", "classifier_accuracy");
+  for (double v : accuracy) EXPECT_TRUE(v >= 0.0 && v <= 1.0) << v;
+
+  v1::JobSpec bad = Spec("cls-bad");
+  bad.mutable_train()->add_classifier_layers(2);  // n_l = 1 in plan-a
+  Harness hb(bad, work_.path(), results_.get());
+  const absl::Status sb = NewTrainTask()->Run(hb.ctx);
+  EXPECT_TRUE(absl::IsInvalidArgument(sb)) << sb;
+  EXPECT_THAT(std::string(sb.message()), ::testing::HasSubstr("layer 2 has no MoE"));
+}
+
 // The stage identity covers the base weights, not only its config.json: a base whose
 // weights file changed in place (here: only its modification time) neither loads the
 // stage result made from the old weights nor resumes its checkpoints; the old stage
