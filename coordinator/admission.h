@@ -1,8 +1,8 @@
 // Back-pressure: bounds on the work the coordinator takes on at once
-// (docs/coordinator.md, "Limits"). A call over a bound is refused at once with
-// RESOURCE_EXHAUSTED, a message naming the limit and its flag, and the
-// trailing metadata "retry-after-ms" (how long to wait before retrying),
-// instead of being queued or buffered without bound.
+// (docs/security.md, "Bounded requests and load"). A call over a bound is
+// refused at once with RESOURCE_EXHAUSTED, a message naming the limit and its
+// flag, and the trailing metadata "retry-after-ms" (how long to wait before
+// retrying), instead of being queued or buffered without bound.
 //
 // Bounded here: open WatchJob streams, server-wide and per client connection
 // (gRPC peer), and SubmitJob calls being handled at once. Each WatchJob

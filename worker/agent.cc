@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "worker/rpc_result_sink.h"
@@ -200,6 +201,11 @@ void Agent::StartTask(const v1::Task& task) {
   if (task.world_size() > 1 && !options_.gang_task) {
     fail_now(absl::UnimplementedError(absl::StrCat("task ", task.id(), ": gangs of ", task.world_size(),
                                                    " workers are not supported by this nmoe-worker")));
+    return;
+  }
+  if (absl::Status s = options_.data_roots.CheckSpec(task.spec(), std::filesystem::path(options_.work_dir));
+      !s.ok()) {
+    fail_now(s);
     return;
   }
   auto impl = registry_->Create(task.spec());

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "cli/client.h"
+#include "common/data_roots.h"
 #include "worker/backoff.h"
 #include "worker/running_task.h"
 #include "worker/task_registry.h"
@@ -37,6 +38,9 @@ namespace nmoe::worker {
 struct AgentOptions {
   cli::ConnectionOptions connection;              // address, token, TLS, per-call deadline
   std::string work_dir = ".";                     // relative spec paths resolve here
+  // Where spec paths may point (--data-root plus work_dir); empty = anywhere. A
+  // task naming a path outside fails INVALID_ARGUMENT before it runs.
+  DataRoots data_roots;
   v1::WorkerCapabilities capabilities;            // sent at every registration
   absl::Duration report_interval = absl::Milliseconds(500);  // progress/log flushes while a task runs
   BackoffOptions backoff;                         // reconnects
