@@ -9,6 +9,7 @@
 
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -59,6 +60,10 @@ int main(int argc, char** argv) {
   app.add_option("--workers-per-host", workers_per_host, "workers sharing this machine (for --threads' default)")
       ->capture_default_str();
   app.add_option("--work-dir", work_dir, "relative paths of job specs resolve here")->capture_default_str();
+  std::vector<std::string> data_roots;
+  app.add_option("--data-root", data_roots,
+                 "folder job specs may name files in (repeatable; --work-dir is one too); a task naming a path "
+                 "outside fails before it runs; none = any path (docs/security.md)");
   app.add_option("--name", name, "a label shown in `nmoectl workers` (capabilities.labels[name])");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.add_option("--metrics-port", metrics_port, "serve Prometheus /metrics on this port (0 = any; absent = off)");
@@ -131,6 +136,15 @@ int main(int argc, char** argv) {
   options.connection = resolved->connection;
   options.connection.max_reconnect_backoff = absl::Seconds(2);  // under the agent's own backoff
   options.work_dir = work_dir;
+  if (!data_roots.empty()) {
+    data_roots.push_back(work_dir);
+    auto roots = nmoe::DataRoots::Create(data_roots);
+    if (!roots.ok()) {
+      spdlog::error("{}", roots.status().ToString());
+      return 2;
+    }
+    options.data_roots = *std::move(roots);
+  }
   options.capabilities = nmoe::worker::DetectCapabilities(*device, info->threads.intra_op);
   if (!name.empty()) (*options.capabilities.mutable_labels())["name"] = name;
   options.report_interval = absl::Seconds(report_interval_s);
