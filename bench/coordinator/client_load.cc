@@ -3,9 +3,7 @@
 #include "bench/coordinator/load.h"
 
 namespace nmoe::bench {
-namespace {
 
-// A valid single-worker CPU profile job (the paths are never opened).
 v1::JobSpec BenchSpec(const std::string& name) {
   v1::JobSpec spec;
   spec.set_name(name);
@@ -19,8 +17,6 @@ v1::JobSpec BenchSpec(const std::string& name) {
   }
   return spec;
 }
-
-}  // namespace
 
 void Load::ClientLoop(int thread) {
   const bool paced = config_.submit_rate > 0;

@@ -21,6 +21,9 @@
 
 namespace nmoe::bench {
 
+// A valid single-worker CPU profile job named `name` (its paths are never opened).
+v1::JobSpec BenchSpec(const std::string& name);
+
 struct LoadConfig {
   int workers = 1000;              // simulated workers, all registered before the run
   double heartbeat_rate = 5000;    // aggregate heartbeats per second (open loop)
