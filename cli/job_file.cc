@@ -58,7 +58,14 @@ absl::StatusOr<JobSpec> ParseYaml(std::string_view text, const std::string& sour
   if (!json.ok()) {
     return absl::InvalidArgumentError(WithSource(source, std::string(json.status().message())));
   }
-  return FromProtoJson(json->dump(), source);
+  // yaml-cpp passes any bytes through; nlohmann's dump throws on invalid UTF-8.
+  std::string json_text;
+  try {
+    json_text = json->dump();
+  } catch (const nlohmann::json::type_error&) {
+    return absl::InvalidArgumentError(fmt::format("{}: invalid job spec: text is not valid UTF-8", source));
+  }
+  return FromProtoJson(json_text, source);
 }
 
 absl::StatusOr<JobSpec> ParseJson(std::string_view text, const std::string& source) {

@@ -87,6 +87,17 @@ TEST(JobFileTest, YamlUnknownFieldNamesFileLinePathAndType) {
             "job.yaml:4:3: profile.top_nn: unknown field of nmoe.v1.ProfileSpec");
 }
 
+// Found by fuzz/job_file_fuzzer.cc: yaml-cpp passes invalid UTF-8 through and the JSON
+// conversion threw (nmoectl terminated); now a precise error.
+TEST(JobFileTest, YamlInvalidUtf8IsAnError) {
+  absl::StatusOr<nmoe::v1::JobSpec> spec = Yaml("name: ab\xff\xfe\nprofile:\n  top_n: 5\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(spec.status().message(), "job.yaml: invalid job spec: text is not valid UTF-8");
+  // Invalid bytes in a comment are not part of the spec.
+  EXPECT_TRUE(Yaml("# \xff\nname: ab\n").ok());
+}
+
 TEST(JobFileTest, YamlTypeErrors) {
   absl::StatusOr<nmoe::v1::JobSpec> spec = Yaml("profile:\n  top_n: many\n");
   ASSERT_FALSE(spec.ok());
