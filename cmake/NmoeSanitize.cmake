@@ -6,13 +6,15 @@
 #                            LibTorch and the folders that need it (compute, comm,
 #                            profiler, trainer, worker, model's decoder, bench/) are
 #                            not configured: NMOE_WITH_TORCH is OFF.
+#   -DNMOE_SANITIZE=thread   ThreadSanitizer (scripts/tsan.sh: the coordinator's,
+#                            storage's and common's tests); same torch-free folders.
 #   -DNMOE_FUZZ=ON           also the libFuzzer targets of fuzz/ (clang only; needs
 #                            NMOE_SANITIZE). Every target gets coverage hooks
 #                            (-fsanitize=fuzzer-no-link), the fuzzers link libFuzzer.
 #
 # System libraries (gRPC, protobuf, RocksDB, abseil) stay uninstrumented: ASan
 # still checks every access made by nmoe's code and intercepts their allocations.
-set(NMOE_SANITIZE "" CACHE STRING "Sanitizer build of the torch-free code: '' or 'address' (ASan+UBSan)")
+set(NMOE_SANITIZE "" CACHE STRING "Sanitizer build of the torch-free code: '', 'address' (ASan+UBSan) or 'thread' (TSan)")
 option(NMOE_FUZZ "Build the libFuzzer targets of fuzz/ (clang, with NMOE_SANITIZE)" OFF)
 
 set(NMOE_WITH_TORCH ON)
