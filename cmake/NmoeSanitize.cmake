@@ -31,7 +31,9 @@ if(NMOE_SANITIZE STREQUAL "thread")
   endif()
   set(NMOE_WITH_TORCH OFF)
   set(NMOE_BUILD_BENCH OFF CACHE BOOL "" FORCE)
-  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  # -U__SANITIZE_THREAD__: headers of the uninstrumented system libraries must keep
+  # their layout (protobuf's MapFieldBase grows two members under TSan otherwise).
+  add_compile_options(-fsanitize=thread -U__SANITIZE_THREAD__ -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
   return()
 endif()

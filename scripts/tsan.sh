@@ -14,7 +14,8 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 history_size=7 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp}
 # The coordinator's tests, storage's and common's (torch-free, no worker process).
-tests=(control_plane_test control_plane_sync_test control_plane_concurrency_test rendezvous_test event_hub_test storage_test common_test)
+tests=(control_plane_test control_plane_sync_test control_plane_concurrency_test rendezvous_test event_hub_test
+       pipeline_driver_test storage_test common_test)
 start=$(date +%s)
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNMOE_SANITIZE=thread >/dev/null
