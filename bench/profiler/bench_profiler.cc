@@ -55,7 +55,7 @@ double LoadAverage() {
 
 int main(int argc, char** argv) {
   CLI::App app{"Profiler throughput and overhead over a bare forward"};
-  std::string preset = "small", config_path, out, corpus = "tests/data/corpus";
+  std::string preset = "small", config_path, out, corpus = "tests/data/corpus", weights = "fp32";
   std::vector<std::string> languages = {"en", "es", "zh", "el", "tr", "hu"};
   int sentences = 60, threads = 1, repeats = 3, vocab = 2048;
   int64_t batch_tokens = 2048;
@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "Write checkpoint + batches.json here for py_profiler.py");
   app.add_option("--unpad", unpad,
                  "Token-wise work on real tokens only (model::ForwardOptions::unpad), bare and profiled alike");
+  app.add_option("--weights", weights, "fp32 | bf16: the dtype the random model is built in")->capture_default_str();
   app.add_flag("--shrink-vocab", shrink_vocab,
                "Embedding rows = the tokenizer's vocabulary (profiling has no LM head: only memory changes)");
   CLI11_PARSE(app, argc, argv);
@@ -102,7 +103,10 @@ int main(int argc, char** argv) {
     config->eos_token_ids = {tok->eos_id().value_or(0)};
   }
   if (config->vocab_size < tok->vocab_size()) return Fail(absl::InvalidArgumentError("model vocabulary too small"));
-  auto model = nmoe::model::NewRandomModel(*config, 1);
+  if (weights != "fp32" && weights != "bf16") return Fail(absl::InvalidArgumentError("--weights: fp32 or bf16"));
+  nmoe::model::LoadModelOptions build;
+  build.dtype = weights == "bf16" ? c10::kBFloat16 : c10::kFloat;
+  auto model = nmoe::model::NewRandomModel(*config, 1, build);
   if (!model.ok()) return Fail(model.status());
   (*model)->eval();
   const long rss_model = PeakRssKb();
@@ -184,6 +188,7 @@ int main(int argc, char** argv) {
                            {"tokens", tokens},
                            {"padded_tokens", padded_tokens},
                            {"unpad", unpad},
+                           {"weights", weights},
                            {"neurons", last.space.size()},
                            {"bare_seconds", bare_best},
                            {"profile_seconds", prof_best},
