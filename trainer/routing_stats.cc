@@ -122,18 +122,14 @@ std::vector<v1::LayerRouting> RoutingProtos(const std::vector<LayerRoutingCounts
     uint64_t old_total = 0, old_expert0 = 0;
     for (const auto& [group, n] : c.by_group) {
       for (size_t e = 0; e < n.size() && e < all.size(); ++e) all[e] += n[e];
+      const auto sent = c.classifier_old.find(group);
+      const uint64_t alone = sent == c.classifier_old.end() ? 0 : sent->second;  // sent to expert 0 alone
       if (old.count(group) > 0 && !n.empty()) {
         old_total += Sum(n);
         // A token sent to expert 0 alone holds k pairs there but is one token using it.
-        const auto sent = c.classifier_old.find(group);
-        const uint64_t alone = sent == c.classifier_old.end() ? 0 : sent->second;
         old_expert0 += n[0] - std::min(n[0], alone * (k - 1));
       }
-      if (c.has_classifier) {
-        const auto sent = c.classifier_old.find(group);
-        const uint64_t alone = sent == c.classifier_old.end() ? 0 : sent->second;
-        (*layer.mutable_classifier_old_share())[group] = Share(alone * k, Sum(n));
-      }
+      if (c.has_classifier) (*layer.mutable_classifier_old_share())[group] = Share(alone * k, Sum(n));
     }
     const uint64_t total = Sum(all);
     uint32_t dead = 0;
