@@ -7,8 +7,18 @@
 namespace nmoe::cli {
 namespace {
 
+// Control characters other than '\n' (a carriage return, a tab, an escape)
+// survive a YAML reader only escaped inside double quotes.
+bool HasControlCharacter(const std::string& s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\n') || c == 0x7f) return true;
+  }
+  return false;
+}
+
 bool NeedsQuotes(const std::string& s) {
-  if (s.empty()) return true;
+  if (s.empty() || HasControlCharacter(s)) return true;
   const char first = s.front();
   if (absl::ascii_isdigit(static_cast<unsigned char>(first)) || first == '+' || first == '-' ||
       first == '.') {
@@ -50,7 +60,7 @@ void Emit(const nlohmann::ordered_json& value, YAML::Emitter* out) {
       const std::string& s = value.get_ref<const std::string&>();
       const size_t newline = s.find('\n');
       if (newline != std::string::npos && newline + 1 < s.size() && s.back() == '\n' &&
-          !s.ends_with("\n\n") && s.front() != ' ') {
+          !s.ends_with("\n\n") && s.front() != ' ' && !HasControlCharacter(s)) {
         *out << YAML::Literal << s;  // "|" keeps exactly one final newline
       } else if (NeedsQuotes(s)) {
         *out << YAML::DoubleQuoted << s;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
 namespace nmoe {
@@ -319,10 +320,30 @@ bool IsLanguageCode(const std::string& code) {
   return true;
 }
 
+namespace {
+
+// Names and labels are printed in tables, logs and events: a control character
+// (carriage return, escape, ...) could rewrite what an operator's terminal shows.
+absl::Status CheckNoControlCharacters(const std::string& field, const std::string& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return Bad(field, absl::StrFormat("holds control character 0x%02x at byte %d; names and labels must be printable",
+                                        c, i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateJobSpec(const v1::JobSpec& spec) {
   if (spec.name().size() > kMaxNameBytes) return Bad("spec.name", StrCat("longer than ", kMaxNameBytes, " bytes"));
+  NMOE_RETURN_IF_ERROR(CheckNoControlCharacters("spec.name", spec.name()));
   if (spec.labels().size() > kMaxLabels) return Bad("spec.labels", StrCat("more than ", kMaxLabels, " labels"));
   for (const auto& [key, value] : spec.labels()) {
+    NMOE_RETURN_IF_ERROR(CheckNoControlCharacters("spec.labels (a key)", key));
+    NMOE_RETURN_IF_ERROR(CheckNoControlCharacters(StrCat("spec.labels[", key, "]"), value));
     if (key.empty() || key.size() > kMaxLabelBytes || value.size() > kMaxLabelBytes) {
       return Bad(StrCat("spec.labels[", key, "]"), StrCat("keys need 1-", kMaxLabelBytes, " bytes, values at most ", kMaxLabelBytes));
     }

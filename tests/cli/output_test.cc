@@ -111,7 +111,7 @@ TEST(YamlTest, ReadsBackAsTheSameValues) {
   nlohmann::ordered_json value = {
       {"empty", ""}, {"yes", "no"},     {"bool", true},      {"list", {1, 2}},
       {"none", {}},  {"multi", "a\nb"}, {"lines", "x\ny\n"}, {"time", "2024-05-01T12:00:03Z"},
-      {"neg", "-1"}};
+      {"neg", "-1"}, {"cr", "gui\r\rded"}, {"crlf", "a\r\nb\r\n"}, {"tab", "a\tb"}, {"esc", "\x1b[2J"}};
   value["none"] = nlohmann::ordered_json::object();
   const std::string yaml = JsonToYaml(value);
   YAML::Node node = YAML::Load(yaml);
@@ -126,6 +126,12 @@ TEST(YamlTest, ReadsBackAsTheSameValues) {
   EXPECT_THAT(yaml, HasSubstr("lines: |\n  x\n  y\n"));
   EXPECT_EQ(node["time"].Tag(), "!");
   EXPECT_EQ(node["neg"].Tag(), "!");
+  // Control characters come back only escaped in double quotes (a fuzzer found
+  // "\r" lost by a plain scalar).
+  EXPECT_EQ(node["cr"].as<std::string>(), "gui\r\rded");
+  EXPECT_EQ(node["crlf"].as<std::string>(), "a\r\nb\r\n");
+  EXPECT_EQ(node["tab"].as<std::string>(), "a\tb");
+  EXPECT_EQ(node["esc"].as<std::string>(), "\x1b[2J");
 }
 
 TEST(RenderValueTest, TableAndCsvAreNotRecordFormats) {

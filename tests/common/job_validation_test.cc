@@ -577,6 +577,24 @@ TEST(ValidateJobSpecTest, MessagesCarryTheOffendingValue) {
   EXPECT_EQ(ValidateJobSpec(spec).message(), "spec.pipeline.new_languages: 'en' is also an old language");
 }
 
+TEST(ValidateJobSpecTest, NamesAndLabelsMustBePrintable) {
+  v1::JobSpec spec = Profile();
+  spec.set_name("profile\r\x1b[2Jdone");
+  EXPECT_EQ(ValidateJobSpec(spec).message(),
+            "spec.name: holds control character 0x0d at byte 7; names and labels must be printable");
+  spec = Profile();
+  (*spec.mutable_labels())["team"] = "a\tb";
+  EXPECT_EQ(ValidateJobSpec(spec).message(),
+            "spec.labels[team]: holds control character 0x09 at byte 1; names and labels must be printable");
+  spec = Profile();
+  (*spec.mutable_labels())[std::string("te") + "\x7f" + "am"] = "x";
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateJobSpec(spec)));
+  spec = Profile();
+  spec.set_name("profile el/tr (ünïcode is fine)");
+  (*spec.mutable_labels())["team"] = "ñ";
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+}
+
 // ---- IsLanguageCode -------------------------------------------------------------
 
 TEST(IsLanguageCodeTest, AcceptsTwoOrThreeLowerCaseLettersWithOptionalSubtag) {
