@@ -78,6 +78,7 @@ absl::Status ControlPlane::LoadFromStore() {
   for (auto& [id, job] : jobs_) {
     UpdateQueue(job);
     CountJobState(v1::JOB_STATE_UNSPECIFIED, job.state());
+    TrackEnded(job);
   }
   RefreshWorkerGauges();
   return absl::OkStatus();
@@ -126,6 +127,7 @@ absl::Status ControlPlane::Commit(v1::Job job, std::vector<v1::JobEvent> events,
   jobs_[id] = std::move(job);
   UpdateQueue(jobs_[id]);
   if (old_state != jobs_[id].state()) CountJobState(old_state, jobs_[id].state());
+  if (!IsTerminal(old_state)) TrackEnded(jobs_[id]);
   if (!events.empty()) touched.jobs.insert(id);
   return absl::OkStatus();
 }

@@ -44,6 +44,14 @@ struct ControlPlaneOptions {
   absl::Duration lease_ttl = absl::Seconds(10);          // silence after which a worker is lost
   uint32_t default_max_restarts = 3;                     // when a spec has none
   DataRoots data_roots;  // where spec paths may point (--data-root); empty = anywhere
+  // Retention of ended jobs (control_plane_retention.cc): a job that ended is
+  // deleted -- record, event log, idempotency key; a pipeline together with its
+  // ended stage jobs -- once it ended more than `finished_job_ttl` ago, and the
+  // earliest-ended first while more than `max_finished_jobs` ended jobs are kept
+  // (a pipeline counts once). Zero = no such bound. Results (neuron statistics,
+  // plans, evaluations, reports) are never deleted.
+  absl::Duration finished_job_ttl = absl::ZeroDuration();
+  size_t max_finished_jobs = 0;
 };
 
 class ControlPlane {
@@ -75,8 +83,11 @@ class ControlPlane {
   // OK when `attempt` is the job's current, live attempt (rendezvous scope check).
   absl::Status CheckLiveAttempt(const std::string& job_id, uint32_t attempt);
 
-  // Declares silent workers lost and tears down their attempts. Call periodically.
+  // Declares silent workers lost and tears down their attempts, and deletes
+  // ended jobs past the retention bounds. Call periodically.
   void Tick();
+  // Ended jobs the retention bounds apply to (pipelines' stage jobs not counted).
+  size_t RetainedEndedJobs();
 
   // ---- pipelines (PipelineDriver; pipeline jobs have no task slots) ----
   struct PipelineUpdate {
@@ -151,6 +162,12 @@ class ControlPlane {
   void UpdateQueue(const v1::Job& job);
   // Moves one job between per-state counts and updates the gauges: O(1).
   void CountJobState(v1::JobState from, v1::JobState to);
+  // Retention (control_plane_retention.cc). TrackEnded queues a job that just
+  // ended unless it is a stage of a pipeline still held (the pipeline's deletion
+  // takes it along). ExpireEndedJobs deletes up to kExpireBatch jobs past the
+  // bounds in one store batch, then forgets them in memory.
+  void TrackEnded(const v1::Job& job);
+  void ExpireEndedJobs(absl::Time now);
   // Recounts workers by state into the gauges: O(workers); called by Tick()
   // and on registration changes, not on the lease/heartbeat hot paths.
   void RefreshWorkerGauges();
@@ -178,6 +195,7 @@ class ControlPlane {
     std::string message;      // the first report's, naming its worker and rank
     std::set<uint32_t> ranks; // ranks that reported PEER_LOST
   };
+  std::set<std::pair<absl::Time, std::string>> ended_;  // retention queue: (end time, job id)
   std::map<std::string, PeerLoss> peer_losses_;  // by job id; in memory only (a restart forgets them:
                                                  // the lost worker is then declared lost after lease_ttl)
 };

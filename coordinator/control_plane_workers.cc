@@ -422,6 +422,7 @@ void ControlPlane::Tick() {
     EndOverduePeerLosses(now, touched);
     RefreshWorkerGauges();
     rendezvous_.Expire(now);
+    ExpireEndedJobs(now);
     return absl::OkStatus();
   }();
   if (absl::Status s = Publish(touched, status); !s.ok()) spdlog::error("tick: {}", s.ToString());

@@ -29,7 +29,14 @@ CoordinatorMetrics::CoordinatorMetrics(prometheus::Registry& registry) {
                  .Help("Tasks leased to workers.")
                  .Register(registry)
                  .Add({});
+  jobs_deleted_ = &prometheus::BuildCounter()
+                       .Name("nmoe_jobs_deleted_total")
+                       .Help("Ended jobs deleted by the retention policy (records and event logs).")
+                       .Register(registry)
+                       .Add({});
 }
+
+void CoordinatorMetrics::CountJobsDeleted(size_t n) { jobs_deleted_->Increment(static_cast<double>(n)); }
 
 void CoordinatorMetrics::SetJobs(v1::JobState state, double count) {
   if (state > 0 && static_cast<size_t>(state) < jobs_.size() && jobs_[state]) jobs_[state]->Set(count);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <memory>
 
 #include <prometheus/counter.h>
@@ -27,6 +28,8 @@ class CoordinatorMetrics {
   void CountWorkerLost();
   // nmoe_task_leases_total.
   void CountLease();
+  // nmoe_jobs_deleted_total: ended jobs deleted by retention (stage jobs included).
+  void CountJobsDeleted(size_t n);
 
  private:
   std::array<prometheus::Gauge*, 9> jobs_{};
@@ -34,6 +37,7 @@ class CoordinatorMetrics {
   prometheus::Family<prometheus::Counter>* transitions_;
   prometheus::Counter* worker_losses_;
   prometheus::Counter* leases_;
+  prometheus::Counter* jobs_deleted_;
 };
 
 }  // namespace nmoe::coordinator

@@ -39,6 +39,15 @@ int main(int argc, char** argv) {
   app.add_option("--data-root", data_roots,
                  "folder job specs may name files in (repeatable); absolute spec paths outside every root are "
                  "refused at submission; none = any path (docs/security.md)");
+  double finished_ttl_h = 720;
+  config.control.max_finished_jobs = 10'000;
+  app.add_option("--finished-job-ttl-hours", finished_ttl_h,
+                 "delete an ended job (record and events; results stay) this long after it ended (0 = keep)")
+      ->capture_default_str();
+  app.add_option("--max-finished-jobs", config.control.max_finished_jobs,
+                 "keep at most this many ended jobs, deleting the earliest-ended first; a pipeline counts once "
+                 "(0 = no bound)")
+      ->capture_default_str();
   auto& limits = config.limits;
   double retry_after_s = absl::ToDoubleSeconds(limits.retry_after);
   app.add_option("--max-watch-streams", limits.max_watch_streams, "open WatchJob streams in all (0 = no limit)")
@@ -78,6 +87,11 @@ int main(int argc, char** argv) {
   config.control.heartbeat_interval = absl::Seconds(heartbeat_s);
   config.control.lease_ttl = absl::Seconds(lease_ttl_s);
   config.control.default_max_restarts = default_restarts;
+  if (!(finished_ttl_h >= 0)) {
+    std::cerr << "error: --finished-job-ttl-hours must be >= 0\n";
+    return 2;
+  }
+  config.control.finished_job_ttl = absl::Hours(finished_ttl_h);
   auto roots = nmoe::DataRoots::Create(data_roots);
   if (!roots.ok()) {
     std::cerr << "error: " << roots.status().message() << "\n";

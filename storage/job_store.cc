@@ -34,6 +34,18 @@ absl::Status JobStore::UpdateJob(const v1::Job& job, const std::vector<v1::JobEv
   return kv_->Write(batch, sync);
 }
 
+absl::Status JobStore::DeleteJobs(const std::vector<v1::Job>& jobs, bool sync) {
+  WriteBatch batch;
+  for (const auto& job : jobs) {
+    batch.Delete(Table::kJobs, job.id());
+    const std::string prefix = EventPrefix(job.id());
+    batch.DeleteRange(Table::kEvents, prefix, PrefixEnd(prefix));
+    if (!job.idempotency_key().empty()) batch.Delete(Table::kMeta, IdempotencyKey(job.idempotency_key()));
+  }
+  if (batch.empty()) return absl::OkStatus();
+  return kv_->Write(batch, sync);
+}
+
 absl::StatusOr<std::optional<v1::Job>> JobStore::GetJob(const std::string& job_id) {
   auto bytes = kv_->Get(Table::kJobs, job_id);
   if (!bytes.ok()) return bytes.status();

@@ -28,6 +28,10 @@ class JobStore {
   // Overwrites the job and appends events.
   absl::Status UpdateJob(const v1::Job& job, const std::vector<v1::JobEvent>& events, bool sync);
 
+  // Deletes each job's record, its whole event log and its idempotency key, in
+  // one atomic batch (the retention of ended jobs).
+  absl::Status DeleteJobs(const std::vector<v1::Job>& jobs, bool sync);
+
   absl::StatusOr<std::optional<v1::Job>> GetJob(const std::string& job_id);
   // Visits every stored job in id order (creation order). Stops on the first error.
   absl::Status ForEachJob(const std::function<absl::Status(v1::Job)>& visit);

@@ -29,18 +29,24 @@ enum class Table : int {
 // The table's name, also its RocksDB column family name.
 const char* TableName(Table table);
 
-// Atomic group of writes; value std::nullopt deletes the key.
+// Atomic group of writes; value std::nullopt deletes the key, or with a
+// non-empty range_end every key in [key, range_end).
 class WriteBatch {
  public:
   struct Op {
     Table table;
     std::string key;
     std::optional<std::string> value;
+    std::string range_end;
   };
   void Put(Table table, std::string key, std::string value) {
-    ops_.push_back({table, std::move(key), std::move(value)});
+    ops_.push_back({table, std::move(key), std::move(value), {}});
   }
-  void Delete(Table table, std::string key) { ops_.push_back({table, std::move(key), std::nullopt}); }
+  void Delete(Table table, std::string key) { ops_.push_back({table, std::move(key), std::nullopt, {}}); }
+  // Deletes every key k with begin <= k < end; needs begin < end.
+  void DeleteRange(Table table, std::string begin, std::string end) {
+    ops_.push_back({table, std::move(begin), std::nullopt, std::move(end)});
+  }
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
 

@@ -12,6 +12,8 @@ absl::Status MemoryStore::Write(const WriteBatch& batch, bool /*sync*/) {
     auto& table = tables_[static_cast<size_t>(op.table)];
     if (op.value) {
       table.insert_or_assign(op.key, *op.value);
+    } else if (!op.range_end.empty()) {
+      if (op.key < op.range_end) table.erase(table.lower_bound(op.key), table.lower_bound(op.range_end));
     } else {
       table.erase(op.key);
     }

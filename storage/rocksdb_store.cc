@@ -76,7 +76,9 @@ absl::Status RocksDbStore::Write(const WriteBatch& batch, bool sync) {
   if (!db_) return absl::FailedPreconditionError("database is closed");
   rocksdb::WriteBatch wb;
   for (const auto& op : batch.ops()) {
-    rocksdb::Status s = op.value ? wb.Put(Handle(op.table), op.key, *op.value) : wb.Delete(Handle(op.table), op.key);
+    rocksdb::Status s = op.value                ? wb.Put(Handle(op.table), op.key, *op.value)
+                        : op.range_end.empty() ? wb.Delete(Handle(op.table), op.key)
+                                               : wb.DeleteRange(Handle(op.table), op.key, op.range_end);
     if (!s.ok()) return FromRocks(s, "build write batch");
   }
   rocksdb::WriteOptions options;

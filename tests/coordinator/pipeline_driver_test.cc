@@ -20,29 +20,9 @@
 namespace nmoe::coordinator {
 namespace {
 
+using ::nmoe::testing::PipelineSpec;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-v1::JobSpec PipelineSpec() {
-  v1::JobSpec spec;
-  spec.set_name("mini");
-  auto* p = spec.mutable_pipeline();
-  p->mutable_pretrain()->set_preset("tiny");
-  p->mutable_pretrain()->mutable_stage()->set_steps(10);
-  for (const char* l : {"en", "es"}) p->add_old_languages(l);
-  p->add_new_languages("el");
-  for (const char* l : {"en", "es", "el"}) {
-    auto* c = p->add_corpora();
-    c->set_language(l);
-    c->add_paths(std::string("corpus/") + l + ".train.txt");
-    auto* h = p->add_heldout();
-    h->set_language(l);
-    h->add_paths(std::string("corpus/") + l + ".heldout.txt");
-  }
-  p->set_output_path("out/mini");
-  p->set_seed(7);
-  return spec;
-}
 
 // Per-language NLL the fake evaluations report: the base 5.0, plans lower.
 double FakeNll(const std::string& model_path, const std::string& language) {

@@ -126,6 +126,35 @@ TYPED_TEST(JobStoreTest, UpdateJobOverwritesAndAppendsEvents) {
   EXPECT_THAT(this->ListSeqs("job-a", 0, 0), ElementsAre(1u, 2u, 3u));
 }
 
+TYPED_TEST(JobStoreTest, DeleteJobsRemovesRecordsEventLogsAndKeysOfThoseJobsOnly) {
+  std::vector<v1::JobEvent> events_a, events_a1;
+  for (uint64_t seq = 1; seq <= 300; ++seq) events_a.push_back(MakeEvent("job-a", seq));
+  for (uint64_t seq = 1; seq <= 2; ++seq) events_a1.push_back(MakeEvent("job-a1", seq));
+  const v1::Job a = MakeJob("job-a", v1::JOB_STATE_SUCCEEDED, "key-a");
+  ASSERT_TRUE(this->jobs_->CreateJob(a, events_a).ok());
+  // "job-a1" shares job-a's prefix as a string, not as an event-log prefix.
+  ASSERT_TRUE(this->jobs_->CreateJob(MakeJob("job-a1", v1::JOB_STATE_RUNNING, "key-a1"), events_a1).ok());
+  const v1::Job b = MakeJob("job-b", v1::JOB_STATE_FAILED);
+  ASSERT_TRUE(this->jobs_->CreateJob(b, {MakeEvent("job-b", 1)}).ok());
+
+  ASSERT_TRUE(this->jobs_->DeleteJobs({a, b}, /*sync=*/true).ok());
+  EXPECT_FALSE(this->jobs_->GetJob("job-a")->has_value());
+  EXPECT_FALSE(this->jobs_->GetJob("job-b")->has_value());
+  EXPECT_THAT(this->ListSeqs("job-a", 0, 0), IsEmpty());
+  EXPECT_THAT(this->ListSeqs("job-b", 0, 0), IsEmpty());
+  EXPECT_EQ(*this->jobs_->FindJobByIdempotencyKey("key-a"), std::nullopt);
+  EXPECT_TRUE(this->jobs_->GetJob("job-a1")->has_value());
+  EXPECT_THAT(this->ListSeqs("job-a1", 0, 0), ElementsAre(1u, 2u));
+  EXPECT_EQ(*this->jobs_->FindJobByIdempotencyKey("key-a1"), std::optional<std::string>("job-a1"));
+  std::vector<std::string> left;
+  ASSERT_TRUE(this->jobs_->ForEachJob([&](v1::Job job) {
+    left.push_back(job.id());
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_THAT(left, ElementsAre("job-a1"));
+  EXPECT_TRUE(this->jobs_->DeleteJobs({}, /*sync=*/false).ok());
+}
+
 TYPED_TEST(JobStoreTest, ListEventsHonoursFromSeqAndLimit) {
   std::vector<v1::JobEvent> events;
   for (uint64_t seq = 1; seq <= 10; ++seq) events.push_back(MakeEvent("job-a", seq));

@@ -289,6 +289,24 @@ TYPED_TEST(KvStoreTest, ScanOfPrefixWithPrefixEnd) {
   EXPECT_THAT(this->Keys(Table::kEvents, o), ElementsAre("job-1/b", "job-1/a", "job-1/"));
 }
 
+TYPED_TEST(KvStoreTest, DeleteRangeRemovesExactlyTheHalfOpenRange) {
+  for (const char* k : {"job-1.", "job-1/", "job-1/a", "job-1/b", "job-10/a", "job-2/a"}) {
+    this->Put(Table::kEvents, k, "v");
+  }
+  this->Put(Table::kJobs, "job-1/a", "other table");
+  WriteBatch batch;
+  batch.DeleteRange(Table::kEvents, "job-1/", PrefixEnd("job-1/"));
+  batch.Put(Table::kEvents, "job-1/c", "written after the range delete");
+  ASSERT_TRUE(this->kv().Write(batch, /*sync=*/true).ok());
+  EXPECT_THAT(this->Keys(Table::kEvents, {}), ElementsAre("job-1.", "job-1/c", "job-10/a", "job-2/a"));
+  EXPECT_EQ(this->Get(Table::kJobs, "job-1/a"), "other table");
+  // An empty range and a range over absent keys delete nothing and are no error.
+  WriteBatch empty;
+  empty.DeleteRange(Table::kEvents, "job-3/", PrefixEnd("job-3/"));
+  ASSERT_TRUE(this->kv().Write(empty, /*sync=*/false).ok());
+  EXPECT_THAT(this->Keys(Table::kEvents, {}), ElementsAre("job-1.", "job-1/c", "job-10/a", "job-2/a"));
+}
+
 TYPED_TEST(KvStoreTest, VisitorMayReadTheStore) {
   this->FillAtoE();
   std::vector<std::string> seen;
