@@ -99,7 +99,7 @@ void AddWatchCommand(CLI::App& root, CommandTable& table) {
   cmd->add_option("--from-seq", flags->from_seq, "First event to show (default: all)");
   cmd->add_flag("--no-progress", flags->no_progress, "Do not ask for progress events");
   cmd->add_option("--reconnect-timeout", flags->reconnect_timeout,
-                  "Give up after the stream has been unavailable this long")
+                  "Give up after the stream has been broken (unavailable, refused) this long")
       ->capture_default_str();
   table.Add(cmd, [flags](Session& session) -> absl::StatusOr<int> {
     WatchOptions options;

@@ -1,8 +1,11 @@
 #include "cli/watch.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
+
+#include "absl/strings/numbers.h"
 
 #include "cli/job_view.h"
 #include "common/grpc_status.h"
@@ -21,16 +24,29 @@ absl::Duration ReconnectDelay(int failures) {
 bool IsRetryableWatchError(const absl::Status& status) {
   // CANCELLED: we never cancel a stream before its end, so the server did
   // (a coordinator shutting down cancels the calls it has not drained).
+  // RESOURCE_EXHAUSTED: the coordinator's back-pressure (too many watch streams).
   return status.code() == absl::StatusCode::kUnavailable ||
-         status.code() == absl::StatusCode::kCancelled;
+         status.code() == absl::StatusCode::kCancelled ||
+         status.code() == absl::StatusCode::kResourceExhausted;
+}
+
+absl::Duration RetryAfterHint(const std::multimap<grpc::string_ref, grpc::string_ref>& trailers) {
+  auto it = trailers.find("retry-after-ms");
+  if (it == trailers.end()) return absl::ZeroDuration();
+  int64_t ms = 0;
+  if (!absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &ms) || ms < 0) {
+    return absl::ZeroDuration();
+  }
+  return std::min(absl::Milliseconds(ms), absl::Minutes(5));
 }
 
 namespace {
 
 // One stream, from `*last_seq + 1`, until it ends. Sets *terminal when a
-// terminal state change arrives; counts events in *received.
+// terminal state change arrives; counts events in *received; *retry_after gets
+// the server's retry hint (zero when none).
 absl::Status StreamOnce(Client& client, const WatchOptions& options, uint64_t* last_seq,
-                        std::optional<JobState>* terminal, int* received,
+                        std::optional<JobState>* terminal, int* received, absl::Duration* retry_after,
                         const WatchCallbacks& callbacks) {
   nmoe::v1::WatchJobRequest request;
   request.set_job_id(options.job_id);
@@ -53,6 +69,7 @@ absl::Status StreamOnce(Client& client, const WatchOptions& options, uint64_t* l
   }
   grpc::Status status = reader->Finish();
   if (terminal->has_value()) return absl::OkStatus();
+  *retry_after = RetryAfterHint(context->GetServerTrailingMetadata());
   if (status.ok()) return absl::UnavailableError("the watch stream ended before the job did");
   return FromGrpcStatus(status);
 }
@@ -68,7 +85,8 @@ absl::StatusOr<JobState> FollowJob(Client& client, const WatchOptions& options, 
   while (true) {
     std::optional<JobState> terminal;
     int received = 0;
-    absl::Status status = StreamOnce(client, options, &last_seq, &terminal, &received, callbacks);
+    absl::Duration retry_after = absl::ZeroDuration();
+    absl::Status status = StreamOnce(client, options, &last_seq, &terminal, &received, &retry_after, callbacks);
     if (terminal.has_value()) return *terminal;
     if (!IsRetryableWatchError(status)) return status;
     if (received > 0 || failures == 0) {  // a new outage starts now
@@ -78,7 +96,7 @@ absl::StatusOr<JobState> FollowJob(Client& client, const WatchOptions& options, 
     ++failures;
     const absl::Duration left = options.reconnect_timeout - (clock.Now() - broken_since);
     if (left <= absl::ZeroDuration()) return status;
-    const absl::Duration delay = std::min(ReconnectDelay(failures), left);
+    const absl::Duration delay = std::min(std::max(ReconnectDelay(failures), retry_after), left);
     if (callbacks.on_retry) callbacks.on_retry(status, last_seq + 1, delay);
     sleep(delay);
   }

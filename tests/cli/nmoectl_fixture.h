@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -90,6 +91,7 @@ class NmoectlTest : public ::testing::Test {
     config.listen = "127.0.0.1:" + std::to_string(port_);
     config.tokens = tokens_;
     config.insecure_no_auth = tokens_.empty();
+    config.limits = limits_;
     config.tick_interval = absl::ZeroDuration();  // no lease clock: tests drive time
     auto server = CoordinatorServer::Start(config, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -130,6 +132,7 @@ class NmoectlTest : public ::testing::Test {
     io.sleep = [this](absl::Duration d) {
       sleeps_.push_back(d);
       clock_.Advance(d);
+      ++sleeping_;
       if (gate_sleeps_) {
         EXPECT_TRUE(sleep_permits_.try_acquire_for(std::chrono::seconds(30)))
             << "nmoectl's reconnect sleep was never released";
@@ -265,6 +268,7 @@ class NmoectlTest : public ::testing::Test {
   ::nmoe::testing::TempDir dir_;
   FakeClock clock_;
   std::vector<std::string> tokens_;  // the coordinator's bearer tokens; empty = no auth
+  nmoe::coordinator::AdmissionLimits limits_;         // the coordinator's back-pressure bounds
   int port_ = 0;
   std::unique_ptr<CoordinatorServer> server_;
   std::vector<absl::Duration> sleeps_;
@@ -272,6 +276,7 @@ class NmoectlTest : public ::testing::Test {
   // While set, each reconnect sleep of nmoectl waits for a sleep_permits_.release().
   bool gate_sleeps_ = false;
   std::counting_semaphore<16> sleep_permits_{0};
+  std::atomic<int> sleeping_{0};  // reconnect sleeps entered so far
 };
 
 }  // namespace nmoe::cli::testing

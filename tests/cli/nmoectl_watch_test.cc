@@ -90,6 +90,7 @@ TEST_F(NmoectlTest, WatchDrawsAProgressBarOnATerminal) {
 TEST(WatchRetryTest, UnavailableAndCancelledAreRetryableOthersAreNot) {
   EXPECT_TRUE(IsRetryableWatchError(absl::UnavailableError("restarting")));
   EXPECT_TRUE(IsRetryableWatchError(absl::CancelledError("server shutting down")));
+  EXPECT_TRUE(IsRetryableWatchError(absl::ResourceExhaustedError("coordinator busy")));
   EXPECT_FALSE(IsRetryableWatchError(absl::InternalError("x")));
   EXPECT_FALSE(IsRetryableWatchError(absl::UnauthenticatedError("x")));
   EXPECT_FALSE(IsRetryableWatchError(absl::NotFoundError("x")));
@@ -98,6 +99,45 @@ TEST(WatchRetryTest, UnavailableAndCancelledAreRetryableOthersAreNot) {
                                            ReconnectDelay(6), ReconnectDelay(50)}),
               ElementsAre(absl::Milliseconds(250), absl::Milliseconds(500), absl::Seconds(1),
                           absl::Seconds(5), absl::Seconds(5)));
+}
+
+// The coordinator refuses a second watch stream (--max-watch-streams 1) with
+// RESOURCE_EXHAUSTED and retry-after-ms; nmoectl waits the hinted time (longer
+// than its own 250 ms) and gets in once the first watch has ended.
+TEST_F(NmoectlTest, WatchRetriesARefusalAfterTheCoordinatorsHint) {
+  limits_.max_watch_streams = 1;
+  limits_.retry_after = absl::Milliseconds(1500);
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  const std::string id = Submit();
+  const Lease lease = RegisterAndLease();
+  gate_sleeps_ = true;
+  std::future<Result> first = RunAsync({"watch", id, "-o", "json"});
+  ASSERT_NO_FATAL_FAILURE(WaitForWatchers());
+  std::future<Result> second = RunAsync({"watch", id, "-o", "json"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (sleeping_.load() < 1) {  // refused, now waiting to retry
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the second watch was not refused";
+    std::this_thread::yield();
+  }
+  Complete(lease);
+  Result r = first.get();
+  ASSERT_EQ(r.code, 0) << r.err;
+  sleep_permits_.release();
+  r = second.get();
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(JsonSeqs(r.out), ElementsAre("1", "2", "3", "4"));  // pending .. succeeded, once each
+  EXPECT_THAT(r.err, HasSubstr("stream broken (RESOURCE_EXHAUSTED: coordinator busy: 1 watch streams open "
+                               "(limit 1, --max-watch-streams); retry in 1.5s); resuming from event 1 in 1.5s\n"));
+  EXPECT_THAT(sleeps_, ElementsAre(absl::Milliseconds(1500)));
+}
+
+TEST(WatchRetryTest, RetryAfterHintReadsMillisecondsAndIgnoresNonsense) {
+  using Trailers = std::multimap<grpc::string_ref, grpc::string_ref>;
+  EXPECT_EQ(RetryAfterHint(Trailers{}), absl::ZeroDuration());
+  EXPECT_EQ(RetryAfterHint(Trailers{{"retry-after-ms", "750"}}), absl::Milliseconds(750));
+  EXPECT_EQ(RetryAfterHint(Trailers{{"retry-after-ms", "soon"}}), absl::ZeroDuration());
+  EXPECT_EQ(RetryAfterHint(Trailers{{"retry-after-ms", "-5"}}), absl::ZeroDuration());
+  EXPECT_EQ(RetryAfterHint(Trailers{{"retry-after-ms", "99999999999"}}), absl::Minutes(5));
 }
 
 TEST_F(NmoectlTest, WatchDoesNotRetryOtherErrors) {
