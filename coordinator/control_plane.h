@@ -48,10 +48,13 @@ struct ControlPlaneOptions {
   // deleted -- record, event log, idempotency key; a pipeline together with its
   // ended stage jobs -- once it ended more than `finished_job_ttl` ago, and the
   // earliest-ended first while more than `max_finished_jobs` ended jobs are kept
-  // (a pipeline counts once). Zero = no such bound. Results (neuron statistics,
-  // plans, evaluations, reports) are never deleted.
+  // (a pipeline counts once) -- but never before `finished_job_min_age` (so
+  // clients can still read and watch a job that just ended). Zero = no such
+  // bound. Results (neuron statistics, plans, evaluations, reports) are never
+  // deleted.
   absl::Duration finished_job_ttl = absl::ZeroDuration();
   size_t max_finished_jobs = 0;
+  absl::Duration finished_job_min_age = absl::ZeroDuration();
 };
 
 class ControlPlane {

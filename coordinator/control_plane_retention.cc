@@ -35,6 +35,7 @@ void ControlPlane::ExpireEndedJobs(absl::Time now) {
   std::vector<std::pair<absl::Time, std::string>> expired;
   std::vector<v1::Job> doomed;  // the expired jobs and their ended stage jobs
   for (auto it = ended_.begin(); it != ended_.end() && expired.size() < kExpireBatch; ++it) {
+    if (now - it->first < options_.finished_job_min_age) break;  // so are all after it
     const bool too_old = ttl > absl::ZeroDuration() && now - it->first > ttl;
     const bool too_many = max_kept > 0 && ended_.size() - expired.size() > max_kept;
     if (!too_old && !too_many) break;

@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
                  "keep at most this many ended jobs, deleting the earliest-ended first; a pipeline counts once "
                  "(0 = no bound)")
       ->capture_default_str();
+  double finished_min_s = 600;
+  app.add_option("--finished-job-min-seconds", finished_min_s,
+                 "keep every ended job at least this long, whatever --max-finished-jobs says (clients still "
+                 "watching or reading it)")
+      ->capture_default_str();
   auto& limits = config.limits;
   double retry_after_s = absl::ToDoubleSeconds(limits.retry_after);
   app.add_option("--max-watch-streams", limits.max_watch_streams, "open WatchJob streams in all (0 = no limit)")
@@ -87,11 +92,16 @@ int main(int argc, char** argv) {
   config.control.heartbeat_interval = absl::Seconds(heartbeat_s);
   config.control.lease_ttl = absl::Seconds(lease_ttl_s);
   config.control.default_max_restarts = default_restarts;
-  if (!(finished_ttl_h >= 0)) {
+  if (!(finished_ttl_h >= 0)) {  // also NaN
     std::cerr << "error: --finished-job-ttl-hours must be >= 0\n";
     return 2;
   }
   config.control.finished_job_ttl = absl::Hours(finished_ttl_h);
+  if (!(finished_min_s >= 0)) {
+    std::cerr << "error: --finished-job-min-seconds must be >= 0\n";
+    return 2;
+  }
+  config.control.finished_job_min_age = absl::Seconds(finished_min_s);
   auto roots = nmoe::DataRoots::Create(data_roots);
   if (!roots.ok()) {
     std::cerr << "error: " << roots.status().message() << "\n";

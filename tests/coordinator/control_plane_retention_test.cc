@@ -119,6 +119,25 @@ TEST_F(RetentionTest, OverTheCountTheEarliestEndedGoFirst) {
   EXPECT_TRUE(Held(d));
 }
 
+TEST_F(RetentionTest, TheCountBoundWaitsForTheMinimumAge) {
+  options_.finished_job_min_age = absl::Minutes(10);
+  Open(absl::ZeroDuration(), 1);
+  const std::string a = SubmitEnded("a");
+  clock_.Advance(absl::Minutes(5));
+  const std::string b = SubmitEnded("b");
+  const std::string c = SubmitEnded("c");
+  cp_->Tick();  // 3 > 1, but none ended 10 minutes ago
+  EXPECT_TRUE(Held(a) && Held(b) && Held(c));
+  clock_.Advance(absl::Minutes(5));
+  cp_->Tick();  // a is 10 minutes old now; b and c are not
+  EXPECT_FALSE(Held(a));
+  EXPECT_TRUE(Held(b) && Held(c));
+  clock_.Advance(absl::Minutes(5));
+  cp_->Tick();
+  EXPECT_FALSE(Held(b));  // ended first (same time as c, earlier id)
+  EXPECT_TRUE(Held(c));
+}
+
 TEST_F(RetentionTest, ManyEndedJobsAreDeletedInBoundedBatchesPerTick) {
   Open(absl::ZeroDuration(), 10);
   std::vector<std::string> ids;
