@@ -192,13 +192,13 @@ class ControlPlane {
   std::set<std::string> queue_;                           // jobs with a free slot, FIFO by id
   std::map<std::string, WorkerEntry> workers_;
   std::array<int64_t, v1::JobState_ARRAYSIZE> jobs_by_state_{};
+  std::set<std::pair<absl::Time, std::string>> ended_;  // retention queue: (end time, job id)
   struct PeerLoss {
     uint32_t attempt = 0;
     absl::Time deadline;
     std::string message;      // the first report's, naming its worker and rank
     std::set<uint32_t> ranks; // ranks that reported PEER_LOST
   };
-  std::set<std::pair<absl::Time, std::string>> ended_;  // retention queue: (end time, job id)
   std::map<std::string, PeerLoss> peer_losses_;  // by job id; in memory only (a restart forgets them:
                                                  // the lost worker is then declared lost after lease_ttl)
 };
