@@ -122,6 +122,11 @@ TEST_F(NmoectlTest, WatchRetriesARefusalAfterTheCoordinatorsHint) {
   Complete(lease);
   Result r = first.get();
   ASSERT_EQ(r.code, 0) << r.err;
+  // The client is gone; the coordinator frees its stream slot when the call is done.
+  while (server_->admission().open_watches() > 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the first watch's slot was never freed";
+    std::this_thread::yield();
+  }
   sleep_permits_.release();
   r = second.get();
   ASSERT_EQ(r.code, 0) << r.err;
