@@ -97,7 +97,7 @@ TEST_F(PipelineTest, SurvivesAKilledWorkerMidTrainingAndAKilledCoordinatorMidPip
   auto w1 = StartWorker("w1");
   auto w2 = StartWorker("w2");
   MicroOptions options;
-  options.stage1_steps = 150;  // long enough to be caught mid-training
+  options.stage1_steps = 600;  // ~10 s: caught mid-training even when polling lags by seconds (150 was not, under load)
   options.checkpoint_interval_steps = 10;
   options.max_restarts = 3;
   const std::string id = Submit(MicroPipelineYaml(options));
